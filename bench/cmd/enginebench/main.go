@@ -1,0 +1,389 @@
+// Command enginebench compares hactl-engine with redis-server on this
+// machine: throughput with redis-benchmark in alternating rounds, and memory
+// after loading the same keys into both. Run it from the repository root:
+//
+//	go run ./bench/cmd/enginebench [-n 200000] [-c 50] [-rounds 3] [-markdown docs/performance.md]
+//
+// It builds ./cmd/hactl-engine unless -engine-bin names a binary, starts both
+// servers on 127.0.0.1 with the same arguments and no persistence, and stops
+// them on exit and on SIGINT/SIGTERM. See docs/performance.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hactl/hactl/bench"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+// defaultTests are the tests run when -tests is not given.
+const defaultTests = "SET,GET,INCR,MSET"
+
+// maxKeys bounds -keys so that the memory load stays bounded.
+const maxKeys = 10_000_000
+
+type options struct {
+	requests       int
+	clients        int
+	rounds         int
+	pipelines      []int
+	tests          []string
+	engineBin      string
+	enginePkg      string
+	redisServer    string
+	redisBenchmark string
+	runTimeout     time.Duration
+	readyTimeout   time.Duration
+	buildTimeout   time.Duration
+	throughput     bool
+	memory         bool
+	keys           int
+	valueSize      int
+	settle         time.Duration
+	markdown       string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opts, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "enginebench: %v\n", err)
+		return exitUsage
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if err := benchmark(ctx, opts, log, stdout); err != nil {
+		fmt.Fprintf(stderr, "enginebench: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("enginebench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&o.requests, "n", 200000, "requests per redis-benchmark run (-n)")
+	fs.IntVar(&o.clients, "c", 50, "parallel connections per run (-c)")
+	fs.IntVar(&o.rounds, "rounds", 3, "alternating rounds; the table shows the median")
+	pipelines := fs.String("pipelines", "1,16", "comma-separated pipeline depths (-P)")
+	tests := fs.String("tests", defaultTests, "comma-separated redis-benchmark tests; a leading + adds to the default "+defaultTests)
+	fs.StringVar(&o.engineBin, "engine-bin", "", "use this server binary as the engine instead of building -engine-pkg")
+	fs.StringVar(&o.enginePkg, "engine-pkg", "./cmd/hactl-engine", "package to build as the engine")
+	fs.StringVar(&o.redisServer, "redis-server", "/usr/bin/redis-server", "reference redis-server binary")
+	fs.StringVar(&o.redisBenchmark, "redis-benchmark", "/usr/bin/redis-benchmark", "redis-benchmark binary")
+	fs.DurationVar(&o.runTimeout, "run-timeout", 2*time.Minute, "time limit of one redis-benchmark run")
+	fs.DurationVar(&o.readyTimeout, "ready-timeout", 10*time.Second, "time limit for a server to answer PING after start")
+	fs.DurationVar(&o.buildTimeout, "build-timeout", 5*time.Minute, "time limit of go build")
+	fs.BoolVar(&o.throughput, "throughput", true, "measure throughput")
+	fs.BoolVar(&o.memory, "memory", true, "measure memory after loading -keys keys")
+	fs.IntVar(&o.keys, "keys", 1_000_000, "distinct keys to load for the memory comparison")
+	fs.IntVar(&o.valueSize, "value-size", 3, "bytes per value in the memory comparison")
+	fs.DurationVar(&o.settle, "settle", 2*time.Second, "wait after loading before reading RSS again")
+	fs.StringVar(&o.markdown, "markdown", "", "also write the result as markdown to this file (between enginebench markers if it has them)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	var err error
+	if o.pipelines, err = parsePipelines(*pipelines); err != nil {
+		return o, err
+	}
+	if o.tests, err = parseTests(*tests); err != nil {
+		return o, err
+	}
+	switch {
+	case o.requests < 1 || o.clients < 1 || o.rounds < 1:
+		return o, fmt.Errorf("-n, -c and -rounds must be at least 1")
+	case o.keys < 1 || o.keys > maxKeys:
+		return o, fmt.Errorf("-keys must be between 1 and %d", maxKeys)
+	case o.valueSize < 1 || o.valueSize > 1<<20:
+		return o, fmt.Errorf("-value-size must be between 1 and %d", 1<<20)
+	case o.runTimeout <= 0 || o.readyTimeout <= 0 || o.buildTimeout <= 0 || o.settle < 0:
+		return o, fmt.Errorf("timeouts must be positive")
+	case !o.throughput && !o.memory:
+		return o, fmt.Errorf("nothing to do: -throughput=false and -memory=false")
+	}
+	return o, nil
+}
+
+func parsePipelines(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		p, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || p < 1 {
+			return nil, fmt.Errorf("-pipelines: %q is not a positive integer", f)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// parseTests reads -tests: "SET,GET" replaces the default list, "+LPUSH"
+// adds LPUSH to it. Names are checked against bench.KnownTests.
+func parseTests(s string) ([]string, error) {
+	if rest, ok := strings.CutPrefix(s, "+"); ok {
+		s = defaultTests + "," + rest
+	}
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		name := strings.ToUpper(strings.TrimSpace(f))
+		if !slices.Contains(bench.KnownTests, name) {
+			return nil, fmt.Errorf("-tests: unknown test %q (known: %s)", f, strings.Join(bench.KnownTests, ","))
+		}
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
+// target is one of the two servers under test.
+type target struct {
+	name string // "redis" or "hactl"
+	bin  string
+	srv  *bench.Server // nil until started
+}
+
+// stopTimeout bounds how long a server gets to exit after SIGTERM.
+const stopTimeout = 5 * time.Second
+
+func (t *target) start(ctx context.Context, dir string, readyTimeout time.Duration) error {
+	port, err := bench.FreePort()
+	if err != nil {
+		return err
+	}
+	t.srv, err = bench.StartServer(ctx, t.name, t.bin, dir, port, readyTimeout)
+	return err
+}
+
+func (t *target) stop() {
+	if t.srv != nil {
+		t.srv.Stop(stopTimeout)
+		t.srv = nil
+	}
+}
+
+// ensureAlive restarts the server if it has exited (a crash during a
+// benchmark), so that one crash does not fail every later measurement.
+func (t *target) ensureAlive(ctx context.Context, dir string, readyTimeout time.Duration, log *slog.Logger) error {
+	if t.srv != nil && t.srv.Alive() {
+		return nil
+	}
+	if t.srv != nil {
+		log.Warn("server exited, restarting", "server", t.name, "exit", t.srv.ExitErr())
+		t.stop()
+	}
+	return t.start(ctx, dir, readyTimeout)
+}
+
+func benchmark(ctx context.Context, o options, log *slog.Logger, stdout io.Writer) error {
+	dir, err := os.MkdirTemp("", "enginebench-")
+	if err != nil {
+		return fmt.Errorf("temp dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+
+	engineBin, engineDesc := o.engineBin, o.engineBin
+	if engineBin == "" {
+		engineBin = filepath.Join(dir, "hactl-engine")
+		log.Info("building engine", "pkg", o.enginePkg)
+		if err := bench.BuildEngine(ctx, ".", o.enginePkg, engineBin, o.buildTimeout); err != nil {
+			return err
+		}
+		engineDesc = fmt.Sprintf("go build %s at %s", o.enginePkg, bench.GitRevision(ctx, "."))
+	}
+	redis := &target{name: "redis", bin: o.redisServer}
+	engine := &target{name: "hactl", bin: engineBin}
+	defer redis.stop()
+	defer engine.stop()
+
+	rep := &bench.Report{
+		Machine:  bench.DescribeMachine(ctx, o.redisServer, engineDesc),
+		Settings: bench.Settings{Requests: o.requests, Clients: o.clients, Rounds: o.rounds},
+	}
+	if o.throughput {
+		if rep.Rows, err = throughput(ctx, o, dir, redis, engine, log); err != nil {
+			return err
+		}
+		redis.stop()
+		engine.stop()
+	}
+	if o.memory {
+		if rep.Memory, err = memory(ctx, o, dir, redis, engine, log); err != nil {
+			return err
+		}
+	}
+	if err := bench.RenderText(stdout, rep); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if o.markdown != "" {
+		return writeMarkdown(o.markdown, rep)
+	}
+	return nil
+}
+
+// throughput runs every test at every pipeline depth against both servers,
+// o.rounds times; odd rounds run redis first, even rounds the engine first.
+func throughput(ctx context.Context, o options, dir string, redis, engine *target, log *slog.Logger) ([]bench.Row, error) {
+	type key struct {
+		test     string
+		pipeline int
+		server   string
+	}
+	runs := map[key][]bench.Measurement{}
+	for round := 1; round <= o.rounds; round++ {
+		order := []*target{redis, engine}
+		if round%2 == 0 {
+			order = []*target{engine, redis}
+		}
+		for _, p := range o.pipelines {
+			for _, test := range o.tests {
+				for _, t := range order {
+					if err := ctx.Err(); err != nil {
+						return nil, fmt.Errorf("throughput: %w", err)
+					}
+					if err := t.ensureAlive(ctx, dir, o.readyTimeout, log); err != nil {
+						return nil, fmt.Errorf("throughput: %w", err)
+					}
+					m, err := bench.RunBenchmark(ctx, bench.BenchmarkSpec{
+						Bin: o.redisBenchmark, Addr: t.srv.Addr(), Test: test,
+						Requests: o.requests, Clients: o.clients, Pipeline: p, Timeout: o.runTimeout,
+					})
+					if err != nil {
+						return nil, fmt.Errorf("throughput: %w", err)
+					}
+					log.Info("run", "round", round, "server", t.name, "test", test, "pipeline", p,
+						"status", m.Status, "rps", m.RPS, "detail", m.Detail)
+					k := key{test, p, t.name}
+					runs[k] = append(runs[k], m)
+				}
+			}
+		}
+	}
+	var rows []bench.Row
+	for _, test := range o.tests {
+		for _, p := range o.pipelines {
+			rows = append(rows, bench.Row{
+				Op: test, Pipeline: p,
+				Redis:  bench.Combine(runs[key{test, p, redis.name}]),
+				Engine: bench.Combine(runs[key{test, p, engine.name}]),
+			})
+		}
+	}
+	return rows, nil
+}
+
+// memory starts both servers afresh, loads o.keys keys into each in turn,
+// and reads their memory use right after the load and after o.settle.
+func memory(ctx context.Context, o options, dir string, redis, engine *target, log *slog.Logger) (*bench.MemoryReport, error) {
+	rep := &bench.MemoryReport{Keys: o.keys, ValueSize: o.valueSize, Settle: o.settle}
+	samples := map[*target]*bench.MemorySample{redis: &rep.Redis, engine: &rep.Engine}
+	targets := []*target{redis, engine}
+	for _, t := range targets {
+		t.stop()
+		if err := t.start(ctx, dir, o.readyTimeout); err != nil {
+			return nil, fmt.Errorf("memory: %w", err)
+		}
+	}
+	for _, t := range targets {
+		s := samples[t]
+		*s = bench.MemorySample{RSSEmpty: -1, RSSLoaded: -1, RSSSettled: -1, UsedMemory: -1, DBSize: -1}
+		s.RSSEmpty = rss(t, s)
+		log.Info("loading keys", "server", t.name, "keys", o.keys)
+		load, err := bench.LoadKeys(ctx, t.srv.Addr(), o.keys, o.valueSize)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("memory: %w", ctx.Err())
+		}
+		if err != nil {
+			s.Err = err.Error()
+			log.Warn("load failed", "server", t.name, "err", err)
+			continue
+		}
+		s.Load = load
+		s.RSSLoaded = rss(t, s)
+		if s.UsedMemory, err = bench.UsedMemory(ctx, t.srv.Addr()); err != nil {
+			s.UsedMemory, s.UsedMemoryErr = -1, err.Error()
+		}
+		if s.DBSize, err = bench.DBSize(ctx, t.srv.Addr()); err != nil {
+			s.DBSize, s.DBSizeErr = -1, err.Error()
+		}
+		log.Info("loaded", "server", t.name, "took", load, "rss", s.RSSLoaded, "used_memory", s.UsedMemory, "dbsize", s.DBSize)
+	}
+	select {
+	case <-ctx.Done():
+		return nil, fmt.Errorf("memory: %w", ctx.Err())
+	case <-time.After(o.settle):
+	}
+	for _, t := range targets {
+		if s := samples[t]; s.Err == "" {
+			s.RSSSettled = rss(t, s)
+		}
+		t.stop()
+	}
+	return rep, nil
+}
+
+// rss reads the server's RSS, recording a failure in s.Err.
+func rss(t *target, s *bench.MemorySample) int64 {
+	n, err := bench.ReadRSS(t.srv.PID())
+	if err != nil {
+		s.Err = err.Error()
+		return -1
+	}
+	return n
+}
+
+// writeMarkdown writes the report into path between the enginebench
+// markers when the file has them, or as the whole file when it does not
+// exist. A file without markers is left alone.
+func writeMarkdown(path string, rep *bench.Report) error {
+	var b strings.Builder
+	if err := bench.RenderMarkdown(&b, rep); err != nil {
+		return fmt.Errorf("render markdown: %w", err)
+	}
+	body := b.String()
+	old, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("write markdown: %w", err)
+	default:
+		if body, err = bench.ReplaceRegion(string(old), body); err != nil {
+			return fmt.Errorf("write markdown %s: %w", path, err)
+		}
+	}
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		return fmt.Errorf("write markdown: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,18 @@
+// Package bench compares hactl-engine with a real redis-server on the same
+// machine, in the same run, so that machine noise cancels out in the ratios.
+//
+// The pieces:
+//
+//   - Server starts a redis-server-compatible binary on 127.0.0.1 without
+//     persistence and stops it (SIGTERM, then SIGKILL after a timeout).
+//   - RunBenchmark runs /usr/bin/redis-benchmark for one test at one pipeline
+//     depth and returns a Measurement (rps, or why there is none).
+//   - ParseCSV reads the output of redis-benchmark --csv.
+//   - Conn is a tiny RESP client used to load keys (LoadKeys), read
+//     INFO memory (UsedMemory) and DBSIZE.
+//   - ReadRSS reads VmRSS of a process from /proc.
+//   - Report, with RenderText and RenderMarkdown, turns the measurements into
+//     the table of op, pipeline, rps, ratio, target and verdict; ReplaceRegion
+//     puts a rendered table between markers in an existing markdown file.
+//   - DescribeMachine records the CPU, core count and tool versions.
+package bench

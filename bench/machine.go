@@ -1,0 +1,74 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// DescribeMachine fills a Machine from /proc/cpuinfo, the running Go
+// toolchain and `redisServer --version`. Fields it cannot read say
+// "unknown"; engine is copied as is.
+func DescribeMachine(ctx context.Context, redisServer, engine string) Machine {
+	return Machine{
+		CPUs:         runtime.NumCPU(),
+		CPUModel:     cpuModel(),
+		GoVersion:    runtime.Version(),
+		RedisVersion: commandLine(ctx, redisServer, "--version"),
+		Engine:       engine,
+		Date:         time.Now(),
+	}
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
+
+// commandLine runs name with args (for at most 10 s) and returns the first
+// line of its output, or "unknown".
+func commandLine(ctx context.Context, name string, args ...string) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).Output()
+	if err != nil {
+		return "unknown"
+	}
+	return firstLine(out)
+}
+
+// GitRevision returns `git describe --always --dirty` in dir, or "unknown".
+func GitRevision(ctx context.Context, dir string) string {
+	return commandLine(ctx, "git", "-C", dir, "describe", "--always", "--dirty")
+}
+
+// BuildEngine runs `go build -o OUT PKG` in dir, with output to the
+// caller's stderr, for at most timeout.
+func BuildEngine(ctx context.Context, dir, pkg, out string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd.Dir = dir
+	cmd.Stdout = os.Stderr
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go build %s: %w", pkg, err)
+	}
+	return nil
+}

@@ -1,0 +1,157 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// loadBatch is how many SET commands LoadKeys sends before reading replies.
+const loadBatch = 1000
+
+// KeyName is the name of the i-th key written by LoadKeys ("key:000000000042").
+func KeyName(i int) string {
+	return fmt.Sprintf("key:%012d", i)
+}
+
+// LoadKeys writes n distinct keys KeyName(0..n-1) with values of valueSize
+// bytes over one pipelined connection, loadBatch commands per round trip,
+// and checks that every reply is +OK. It returns how long the load took.
+func LoadKeys(ctx context.Context, addr string, n, valueSize int) (time.Duration, error) {
+	c, err := Dial(ctx, addr)
+	if err != nil {
+		return 0, fmt.Errorf("load keys: %w", err)
+	}
+	defer c.Close()
+	start := time.Now()
+	var buf []byte
+	for base := 0; base < n; base += loadBatch {
+		if err := ctx.Err(); err != nil {
+			return 0, fmt.Errorf("load keys: %w", err)
+		}
+		end := min(base+loadBatch, n)
+		buf = buf[:0]
+		for i := base; i < end; i++ {
+			buf = AppendCommand(buf, "SET", KeyName(i), value(i, valueSize))
+		}
+		c.setDeadline(ctx)
+		if _, err := c.w.Write(buf); err != nil {
+			return 0, fmt.Errorf("load keys: send batch at %d: %w", base, err)
+		}
+		if err := c.w.Flush(); err != nil {
+			return 0, fmt.Errorf("load keys: send batch at %d: %w", base, err)
+		}
+		for i := base; i < end; i++ {
+			r, err := c.readReply()
+			if err != nil {
+				return 0, fmt.Errorf("load keys: reply to SET %s: %w", KeyName(i), err)
+			}
+			if r.Kind != '+' || r.Str != "OK" {
+				return 0, fmt.Errorf("load keys: SET %s answered %c%s", KeyName(i), r.Kind, r.Str)
+			}
+		}
+	}
+	return time.Since(start), nil
+}
+
+// value is a valueSize-byte value that varies with i ("042" for size 3).
+func value(i, size int) string {
+	s := strconv.Itoa(i)
+	if len(s) >= size {
+		return s[len(s)-size:]
+	}
+	return strings.Repeat("0", size-len(s)) + s
+}
+
+// DBSize returns the reply to DBSIZE.
+func DBSize(ctx context.Context, addr string) (int64, error) {
+	c, err := Dial(ctx, addr)
+	if err != nil {
+		return 0, fmt.Errorf("dbsize: %w", err)
+	}
+	defer c.Close()
+	r, err := c.Do(ctx, "DBSIZE")
+	if err != nil {
+		return 0, fmt.Errorf("dbsize: %w", err)
+	}
+	if r.Kind != ':' {
+		return 0, fmt.Errorf("dbsize: answered %c%s, want an integer", r.Kind, r.Str)
+	}
+	return r.Int, nil
+}
+
+// ErrNoField means an INFO reply lacks the field asked for.
+var ErrNoField = errors.New("bench: field not in INFO reply")
+
+// UsedMemory returns used_memory from INFO memory, in bytes.
+func UsedMemory(ctx context.Context, addr string) (int64, error) {
+	c, err := Dial(ctx, addr)
+	if err != nil {
+		return 0, fmt.Errorf("info memory: %w", err)
+	}
+	defer c.Close()
+	r, err := c.Do(ctx, "INFO", "memory")
+	if err != nil {
+		return 0, fmt.Errorf("info memory: %w", err)
+	}
+	v, err := InfoField(r.Str, "used_memory")
+	if err != nil {
+		return 0, fmt.Errorf("info memory: %w", err)
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("info memory: used_memory %q: %w", v, err)
+	}
+	return n, nil
+}
+
+// InfoField returns the value of field in an INFO reply
+// ("# Memory\r\nused_memory:1234\r\n...").
+func InfoField(info, field string) (string, error) {
+	for line := range strings.Lines(info) {
+		k, v, ok := strings.Cut(strings.TrimRight(line, "\r\n"), ":")
+		if ok && k == field {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("%w: %s", ErrNoField, field)
+}
+
+// ReadRSS returns VmRSS of process pid in bytes, from /proc/PID/status.
+func ReadRSS(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read rss: %w", err)
+	}
+	defer f.Close()
+	return parseVmRSS(f, pid)
+}
+
+func parseVmRSS(r io.Reader, pid int) (int64, error) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:")
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(rest)
+		if len(fields) != 2 || fields[1] != "kB" {
+			return 0, fmt.Errorf("read rss of %d: odd line %q", pid, sc.Text())
+		}
+		kb, err := strconv.ParseInt(fields[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("read rss of %d: %w", pid, err)
+		}
+		return kb * 1024, nil
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("read rss of %d: %w", pid, err)
+	}
+	return 0, fmt.Errorf("read rss of %d: no VmRSS line", pid)
+}
