@@ -1,0 +1,260 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hactl/hactl/engine/resp"
+)
+
+// Client is one connection.
+type Client struct {
+	srv   *Server
+	conn  net.Conn
+	id    int64
+	addr  string
+	laddr string
+
+	// Guarded by srv.mu.
+	name          string
+	libName       string
+	libVer        string
+	db            int
+	authenticated bool
+	user          string
+	lastCmd       string
+	closeAfter    bool
+	isMonitor     bool
+	noEvict       bool
+	created       time.Time
+	qbuf          int
+	argvMem       int
+
+	w      resp.Writer
+	parser resp.Parser
+
+	lastInteraction atomic.Int64
+
+	// out carries replies produced by other clients (MONITOR feed, later
+	// pub/sub); it is written by a dedicated goroutine.
+	outMu   sync.Mutex
+	out     []byte
+	outWake chan struct{}
+}
+
+const (
+	readBufInitial = 16 << 10
+	readBufIdle    = 16 << 10
+)
+
+func newClient(s *Server, conn net.Conn) *Client {
+	c := &Client{
+		srv:     s,
+		conn:    conn,
+		id:      s.nextClientID.Add(1),
+		addr:    conn.RemoteAddr().String(),
+		laddr:   conn.LocalAddr().String(),
+		user:    "default",
+		created: s.clock(),
+	}
+	c.w.Proto = 2
+	c.authenticated = s.set.RequirePass == ""
+	c.lastInteraction.Store(c.created.UnixMilli())
+	return c
+}
+
+func (c *Client) blockedOrSubscribed() bool { return false }
+
+// serve runs the connection until it closes.
+func (c *Client) serve() {
+	s := c.srv
+	defer s.wg.Done()
+	defer c.cleanup()
+	buf := make([]byte, readBufInitial)
+	start, end := 0, 0
+	var argv [][]byte
+	var bounds []int // end index in argv of each parsed command
+	for {
+		if end == len(buf) {
+			if start > 0 {
+				end = copy(buf, buf[start:end])
+				start = 0
+			} else {
+				limit := s.queryBufferLimit()
+				if int64(len(buf)) >= limit {
+					s.log.Warn("closing client that reached max query buffer length", "id", c.id, "addr", c.addr, "qbuf", len(buf))
+					return
+				}
+				nb := make([]byte, min(int64(len(buf))*2, limit))
+				copy(nb, buf[:end])
+				buf = nb
+			}
+		}
+		n, err := c.conn.Read(buf[end:])
+		if n > 0 {
+			end += n
+			s.stats.netInput.Add(int64(n))
+			c.lastInteraction.Store(time.Now().UnixMilli())
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				s.log.Debug("client read error", "id", c.id, "addr", c.addr, "err", err)
+			}
+			return
+		}
+		// Parse every complete request in the buffer.
+		var perr error
+		argv, bounds = argv[:0], bounds[:0]
+		unauth := !c.authenticatedFast()
+		for start < end {
+			c.parser.MaxBulk = s.protoMaxBulk()
+			c.parser.Unauthenticated = unauth
+			var m int
+			argv, m, perr = c.parser.Parse(buf[start:end], argv)
+			if perr != nil {
+				break
+			}
+			start += m
+			bounds = append(bounds, len(argv))
+			if unauth {
+				// Authentication may change with this command: run it
+				// before parsing the next one with the right limits.
+				break
+			}
+		}
+		if len(bounds) > 0 || (perr != nil && perr != resp.ErrIncomplete) {
+			c.qbuf = end - start
+			s.mu.Lock()
+			s.refreshCtx()
+			prev := 0
+			for _, b := range bounds {
+				if b > prev {
+					c.exec(argv[prev:b])
+				}
+				prev = b
+				if c.closeAfter {
+					break
+				}
+			}
+			var pe resp.ProtocolError
+			if errors.As(perr, &pe) && !c.closeAfter {
+				s.log.Info("protocol error from client", "id", c.id, "addr", c.addr, "err", pe.Error())
+				c.replyError("ERR " + pe.Error())
+				c.closeAfter = true
+			}
+			s.mu.Unlock()
+			if c.w.Len() > 0 {
+				if !c.flush() {
+					return
+				}
+			}
+			if c.closeAfter {
+				return
+			}
+		}
+		if start == end {
+			start, end = 0, 0
+			if len(buf) > readBufIdle*4 {
+				buf = make([]byte, readBufInitial)
+			}
+		} else if unauth && start < end && len(bounds) > 0 {
+			// More requests may already be buffered: loop without reading.
+			continue
+		}
+	}
+}
+
+// authenticatedFast reads the auth state; it is only written by this
+// client's own goroutine, under srv.mu.
+func (c *Client) authenticatedFast() bool { return c.authenticated }
+
+func (c *Client) flush() bool {
+	b := c.w.B
+	n, err := c.conn.Write(b)
+	c.srv.stats.netOutput.Add(int64(n))
+	c.w.Reset()
+	return err == nil
+}
+
+func (c *Client) cleanup() {
+	s := c.srv
+	s.mu.Lock()
+	delete(s.clients, c.id)
+	if c.isMonitor {
+		delete(s.monitors, c)
+	}
+	s.mu.Unlock()
+	c.conn.Close()
+	if c.outWake != nil {
+		close(c.outWake)
+	}
+}
+
+func (s *Server) queryBufferLimit() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.set.ClientQueryBufferLimit <= 0 {
+		return 1 << 30
+	}
+	return s.set.ClientQueryBufferLimit
+}
+
+// protoMaxBulk is read without the lock by the parsing goroutine; it is an
+// atomic copy of the setting.
+func (s *Server) protoMaxBulk() int64 { return s.maxBulk.Load() }
+
+// replyError writes an error reply and counts it for INFO stats and
+// errorstats.
+func (c *Client) replyError(msg string) {
+	c.w.Error(msg)
+	s := c.srv
+	s.stats.errorReplies++
+	code := msg
+	for i := 0; i < len(msg); i++ {
+		if msg[i] == ' ' {
+			code = msg[:i]
+			break
+		}
+	}
+	if len(s.stats.errorCodes) < 128 || s.stats.errorCodes[code] > 0 {
+		s.stats.errorCodes[code]++
+	}
+}
+
+// pushAsync queues bytes produced by another client (MONITOR) for this
+// connection; s.mu is held by the caller.
+func (c *Client) pushAsync(b []byte) {
+	c.outMu.Lock()
+	c.out = append(c.out, b...)
+	c.outMu.Unlock()
+	select {
+	case c.outWake <- struct{}{}:
+	default:
+	}
+}
+
+// startAsyncWriter starts the goroutine that drains c.out.
+func (c *Client) startAsyncWriter() {
+	if c.outWake != nil {
+		return
+	}
+	wake := make(chan struct{}, 1)
+	c.outWake = wake
+	go func() {
+		for range wake {
+			c.outMu.Lock()
+			b := c.out
+			c.out = nil
+			c.outMu.Unlock()
+			if len(b) > 0 {
+				if _, err := c.conn.Write(b); err != nil {
+					c.conn.Close()
+				}
+			}
+		}
+	}()
+}

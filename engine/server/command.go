@@ -1,0 +1,152 @@
+package server
+
+import (
+	"sort"
+	"strings"
+	"time"
+)
+
+// cmdFlags are a command's properties (a subset of Redis's command flags).
+type cmdFlags uint32
+
+const (
+	flagWrite cmdFlags = 1 << iota
+	flagReadonly
+	flagAdmin
+	flagNoAuth    // allowed before authentication
+	flagFast      // O(1) or O(log N)
+	flagDenyOOM   // refused when over maxmemory
+	flagSkipMon   // not shown to MONITOR
+	flagLoading   // allowed while loading
+	flagStale     // allowed on a replica with a broken link
+	flagNoScript  // not allowed from scripts
+	flagPubsubCtx // allowed in RESP2 subscribed context
+)
+
+var flagNames = []struct {
+	f    cmdFlags
+	name string
+}{
+	{flagWrite, "write"}, {flagReadonly, "readonly"}, {flagDenyOOM, "denyoom"},
+	{flagAdmin, "admin"}, {flagPubsubCtx, "pubsub"}, {flagNoScript, "noscript"},
+	{flagLoading, "loading"}, {flagStale, "stale"}, {flagSkipMon, "skip_monitor"},
+	{flagFast, "fast"}, {flagNoAuth, "no_auth"},
+}
+
+// handler runs a command. args[0] is the command name as sent. It runs with
+// the server lock held and writes its reply into c.w.
+type handler func(c *Client, args [][]byte)
+
+// command is one entry of the command table.
+type command struct {
+	name     string // lowercase
+	arity    int    // >0 exact argc, <0 at least -arity
+	flags    cmdFlags
+	firstKey int
+	lastKey  int
+	keyStep  int
+	group    string
+	since    string
+	summary  string
+	run      handler
+	subs     map[string]*command // subcommands (CONFIG GET, CLIENT ID...)
+}
+
+// commandTable maps lowercase names to commands.
+type commandTable map[string]*command
+
+func (t commandTable) add(cmds ...*command) {
+	for _, c := range cmds {
+		t[c.name] = c
+	}
+}
+
+// lookup finds a command by name without allocating.
+func (t commandTable) lookup(name []byte) *command {
+	var buf [32]byte
+	if len(name) > len(buf) {
+		return t[strings.ToLower(string(name))]
+	}
+	for i, ch := range name {
+		if ch >= 'A' && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		buf[i] = ch
+	}
+	return t[string(buf[:len(name)])]
+}
+
+// sortedNames returns the table's names in order (COMMAND, tests).
+func (t commandTable) sortedNames() []string {
+	names := make([]string, 0, len(t))
+	for n := range t {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// exec runs one command; s.mu is held.
+func (c *Client) exec(args [][]byte) {
+	s := c.srv
+	cmd := s.commands().lookup(args[0])
+	if cmd == nil {
+		c.replyError(errUnknownCommand(args))
+		return
+	}
+	if !arityOK(cmd.arity, len(args)) {
+		c.replyError(errWrongArgs(cmd.name))
+		c.rejected(cmd)
+		return
+	}
+	if !c.authenticated && cmd.flags&flagNoAuth == 0 {
+		c.replyError(errNoAuth)
+		c.rejected(cmd)
+		return
+	}
+	if cmd.subs != nil {
+		// Resolve the subcommand so arity and names follow Redis
+		// ("client|setname").
+		sub := cmd.subs[strings.ToLower(string(args[1]))]
+		if sub == nil {
+			c.replyError(errUnknownSubcommand(string(args[1]), strings.ToUpper(cmd.name)))
+			c.rejected(cmd)
+			return
+		}
+		if !arityOK(sub.arity, len(args)) {
+			c.replyError(errWrongArgs(sub.name))
+			c.rejected(sub)
+			return
+		}
+		cmd = sub
+	}
+	if len(s.monitors) > 0 && cmd.flags&flagSkipMon == 0 {
+		s.feedMonitors(c, args)
+	}
+	c.lastCmd = cmd.name
+	errsBefore := s.stats.errorReplies
+	start := time.Now()
+	cmd.run(c, args)
+	st := s.cmdStat(cmd.name)
+	st.calls++
+	st.usec += time.Since(start).Microseconds()
+	if s.stats.errorReplies != errsBefore {
+		st.failed++
+	}
+	s.stats.commandsProcessed++
+}
+
+func arityOK(arity, argc int) bool {
+	return (arity > 0 && argc == arity) || (arity < 0 && argc >= -arity)
+}
+
+func (c *Client) rejected(cmd *command) { c.srv.cmdStat(cmd.name).rejected++ }
+
+func (s *Server) cmdStat(name string) *cmdStat {
+	st := s.stats.cmdStats[name]
+	if st == nil {
+		st = &cmdStat{}
+		s.stats.cmdStats[name] = st
+	}
+	return st
+}

@@ -1,0 +1,325 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+var defaultInfoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"}
+
+func cmdInfo(c *Client, args [][]byte) {
+	want := map[string]bool{}
+	all := false
+	if len(args) == 1 {
+		for _, s := range defaultInfoSections {
+			want[s] = true
+		}
+	}
+	for _, a := range args[1:] {
+		switch s := strings.ToLower(string(a)); s {
+		case "default":
+			for _, s := range defaultInfoSections {
+				want[s] = true
+			}
+		case "all", "everything":
+			all = true
+		default:
+			want[s] = true
+		}
+	}
+	c.w.Verbatim(c.srv.info(want, all))
+}
+
+type infoBuilder struct {
+	b     strings.Builder
+	first bool
+}
+
+func (ib *infoBuilder) section(name string) {
+	if !ib.first {
+		ib.b.WriteString("\r\n")
+	}
+	ib.first = false
+	ib.b.WriteString("# " + name + "\r\n")
+}
+
+func (ib *infoBuilder) kv(k string, v any) {
+	ib.b.WriteString(k)
+	ib.b.WriteByte(':')
+	switch v := v.(type) {
+	case string:
+		ib.b.WriteString(v)
+	case int:
+		ib.b.WriteString(strconv.Itoa(v))
+	case int64:
+		ib.b.WriteString(strconv.FormatInt(v, 10))
+	case uint64:
+		ib.b.WriteString(strconv.FormatUint(v, 10))
+	case float64:
+		ib.b.WriteString(strconv.FormatFloat(v, 'f', 2, 64))
+	default:
+		fmt.Fprint(&ib.b, v)
+	}
+	ib.b.WriteString("\r\n")
+}
+
+// info renders INFO; s.mu is held.
+func (s *Server) info(want map[string]bool, all bool) string {
+	ib := &infoBuilder{first: true}
+	on := func(name string) bool { return all || want[name] }
+	now := s.clock()
+	if on("server") {
+		ib.section("Server")
+		uptime := int64(now.Sub(s.startTime).Seconds())
+		ib.kv("redis_version", Version)
+		ib.kv("hactl_version", HactlVersion)
+		ib.kv("redis_git_sha1", "00000000")
+		ib.kv("redis_git_dirty", 0)
+		ib.kv("redis_build_id", "0")
+		ib.kv("redis_mode", "standalone")
+		ib.kv("os", osName())
+		ib.kv("arch_bits", strconv.Itoa(strconv.IntSize))
+		ib.kv("monotonic_clock", "POSIX clock_gettime")
+		ib.kv("multiplexing_api", "epoll")
+		ib.kv("atomicvar_api", "go-sync-atomic")
+		ib.kv("gcc_version", "0.0.0")
+		ib.kv("go_version", runtime.Version())
+		ib.kv("process_id", os.Getpid())
+		ib.kv("process_supervised", "no")
+		ib.kv("run_id", s.runID)
+		ib.kv("tcp_port", s.set.Port)
+		ib.kv("server_time_usec", now.UnixMicro())
+		ib.kv("uptime_in_seconds", uptime)
+		ib.kv("uptime_in_days", uptime/86400)
+		ib.kv("hz", s.set.Hz)
+		ib.kv("configured_hz", s.set.Hz)
+		ib.kv("lru_clock", int64(s.ctx.LRU))
+		exe, _ := os.Executable()
+		ib.kv("executable", exe)
+		ib.kv("config_file", s.set.ConfigFile)
+		ib.kv("io_threads_active", 0)
+	}
+	if on("clients") {
+		ib.section("Clients")
+		ib.kv("connected_clients", len(s.clients))
+		ib.kv("cluster_connections", 0)
+		ib.kv("maxclients", s.set.MaxClients)
+		ib.kv("client_recent_max_input_buffer", 0)
+		ib.kv("client_recent_max_output_buffer", 0)
+		ib.kv("blocked_clients", 0)
+		ib.kv("tracking_clients", 0)
+		ib.kv("clients_in_timeout_table", 0)
+	}
+	if on("memory") {
+		ib.section("Memory")
+		used := usedMemory()
+		rss := rssBytes()
+		ib.kv("used_memory", used)
+		ib.kv("used_memory_human", humanBytes(used))
+		ib.kv("used_memory_rss", rss)
+		ib.kv("used_memory_rss_human", humanBytes(rss))
+		ib.kv("used_memory_peak", used)
+		ib.kv("used_memory_peak_human", humanBytes(used))
+		ib.kv("used_memory_startup", 0)
+		ib.kv("used_memory_dataset", used)
+		ib.kv("total_system_memory", totalSystemMemory())
+		ib.kv("total_system_memory_human", humanBytes(totalSystemMemory()))
+		ib.kv("maxmemory", s.set.MaxMemory)
+		ib.kv("maxmemory_human", humanBytes(uint64(s.set.MaxMemory)))
+		ib.kv("maxmemory_policy", s.set.MaxMemoryPolicy)
+		frag := 0.0
+		if used > 0 {
+			frag = float64(rss) / float64(used)
+		}
+		ib.kv("mem_fragmentation_ratio", frag)
+		ib.kv("mem_allocator", "go-"+runtime.Version())
+		ib.kv("lazyfree_pending_objects", 0)
+	}
+	if on("persistence") {
+		ib.section("Persistence")
+		ib.kv("loading", 0)
+		ib.kv("async_loading", 0)
+		ib.kv("current_cow_peak", 0)
+		ib.kv("current_cow_size", 0)
+		ib.kv("current_fork_perc", "0.00")
+		ib.kv("current_save_keys_processed", 0)
+		ib.kv("current_save_keys_total", 0)
+		ib.kv("rdb_changes_since_last_save", s.dirty)
+		ib.kv("rdb_bgsave_in_progress", 0)
+		ib.kv("rdb_last_save_time", s.startTime.Unix())
+		ib.kv("rdb_last_bgsave_status", "ok")
+		ib.kv("rdb_last_bgsave_time_sec", -1)
+		ib.kv("rdb_current_bgsave_time_sec", -1)
+		ib.kv("aof_enabled", 0)
+		ib.kv("aof_rewrite_in_progress", 0)
+		ib.kv("aof_rewrite_scheduled", 0)
+		ib.kv("aof_last_rewrite_time_sec", -1)
+		ib.kv("aof_current_rewrite_time_sec", -1)
+		ib.kv("aof_last_bgrewrite_status", "ok")
+		ib.kv("aof_last_write_status", "ok")
+		ib.kv("module_fork_in_progress", 0)
+		ib.kv("module_fork_last_cow_size", 0)
+	}
+	if on("stats") {
+		ib.section("Stats")
+		ib.kv("total_connections_received", s.stats.connectionsReceived)
+		ib.kv("total_commands_processed", s.stats.commandsProcessed)
+		ib.kv("instantaneous_ops_per_sec", 0)
+		ib.kv("total_net_input_bytes", s.stats.netInput.Load())
+		ib.kv("total_net_output_bytes", s.stats.netOutput.Load())
+		ib.kv("rejected_connections", s.stats.rejectedConns)
+		ib.kv("expired_keys", s.stats.expiredKeys)
+		ib.kv("evicted_keys", 0)
+		ib.kv("keyspace_hits", s.stats.keyspaceHits)
+		ib.kv("keyspace_misses", s.stats.keyspaceMisses)
+		ib.kv("pubsub_channels", 0)
+		ib.kv("pubsub_patterns", 0)
+		ib.kv("latest_fork_usec", 0)
+		ib.kv("total_forks", 0)
+		ib.kv("total_error_replies", s.stats.errorReplies)
+		ib.kv("total_reads_processed", s.stats.commandsProcessed)
+	}
+	if on("replication") {
+		ib.section("Replication")
+		ib.kv("role", "master")
+		ib.kv("connected_slaves", 0)
+		ib.kv("master_failover_state", "no-failover")
+		ib.kv("master_replid", s.runID)
+		ib.kv("master_replid2", strings.Repeat("0", 40))
+		ib.kv("master_repl_offset", 0)
+		ib.kv("second_repl_offset", -1)
+		ib.kv("repl_backlog_active", 0)
+		ib.kv("repl_backlog_size", 1048576)
+		ib.kv("repl_backlog_first_byte_offset", 0)
+		ib.kv("repl_backlog_histlen", 0)
+	}
+	if on("cpu") {
+		ib.section("CPU")
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		tv := func(t syscall.Timeval) string {
+			return fmt.Sprintf("%d.%06d", t.Sec, t.Usec)
+		}
+		ib.kv("used_cpu_sys", tv(ru.Stime))
+		ib.kv("used_cpu_user", tv(ru.Utime))
+		ib.kv("used_cpu_sys_children", "0.000000")
+		ib.kv("used_cpu_user_children", "0.000000")
+	}
+	if on("modules") {
+		ib.section("Modules")
+	}
+	if all || want["commandstats"] {
+		ib.section("Commandstats")
+		names := make([]string, 0, len(s.stats.cmdStats))
+		for n := range s.stats.cmdStats {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			st := s.stats.cmdStats[n]
+			per := 0.0
+			if st.calls > 0 {
+				per = float64(st.usec) / float64(st.calls)
+			}
+			ib.kv("cmdstat_"+n, fmt.Sprintf("calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d", st.calls, st.usec, per, st.rejected, st.failed))
+		}
+	}
+	if on("errorstats") {
+		ib.section("Errorstats")
+		codes := make([]string, 0, len(s.stats.errorCodes))
+		for code := range s.stats.errorCodes {
+			codes = append(codes, code)
+		}
+		sort.Strings(codes)
+		for _, code := range codes {
+			ib.kv("errorstat_"+code, "count="+strconv.FormatInt(s.stats.errorCodes[code], 10))
+		}
+	}
+	if on("cluster") {
+		ib.section("Cluster")
+		ib.kv("cluster_enabled", 0)
+	}
+	if on("keyspace") {
+		ib.section("Keyspace")
+		for _, db := range s.dbs {
+			if db.Len() == 0 {
+				continue
+			}
+			ib.kv("db"+strconv.Itoa(db.ID), fmt.Sprintf("keys=%d,expires=%d,avg_ttl=%d", db.Len(), db.ExpiresLen(), db.AvgTTL))
+		}
+	}
+	return ib.b.String()
+}
+
+func osName() string {
+	var u syscall.Utsname
+	if err := syscall.Uname(&u); err != nil {
+		return runtime.GOOS
+	}
+	str := func(a [65]int8) string {
+		b := make([]byte, 0, 65)
+		for _, c := range a {
+			if c == 0 {
+				break
+			}
+			b = append(b, byte(c))
+		}
+		return string(b)
+	}
+	return str(u.Sysname) + " " + str(u.Release) + " " + str(u.Machine)
+}
+
+// usedMemory is the Go heap in use by live and not yet collected objects,
+// the closest analogue of the allocator total Redis reports.
+func usedMemory() uint64 {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() == metrics.KindUint64 {
+		return sample[0].Value.Uint64()
+	}
+	return 0
+}
+
+func rssBytes() uint64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseUint(f[1], 10, 64)
+	return pages * uint64(os.Getpagesize())
+}
+
+func totalSystemMemory() uint64 {
+	var si syscall.Sysinfo_t
+	if err := syscall.Sysinfo(&si); err != nil {
+		return 0
+	}
+	return si.Totalram * uint64(si.Unit)
+}
+
+// humanBytes formats like bytesToHuman.
+func humanBytes(n uint64) string {
+	f := float64(n)
+	switch {
+	case n < 1024:
+		return strconv.FormatUint(n, 10) + "B"
+	case n < 1024*1024:
+		return fmt.Sprintf("%.2fK", f/1024)
+	case n < 1024*1024*1024:
+		return fmt.Sprintf("%.2fM", f/(1024*1024))
+	case n < 1024*1024*1024*1024:
+		return fmt.Sprintf("%.2fG", f/(1024*1024*1024))
+	default:
+		return fmt.Sprintf("%.2fT", f/(1024*1024*1024*1024))
+	}
+}

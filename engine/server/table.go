@@ -1,0 +1,28 @@
+package server
+
+import "sort"
+
+// buildCommands assembles the command table.
+func buildCommands() commandTable {
+	t := commandTable{}
+	t.add(connectionCommands()...)
+	t.add(serverCommands()...)
+	t.add(keyCommands()...)
+	t.add(stringCommands()...)
+	return t
+}
+
+func (s *Server) commands() commandTable { return s.cmds }
+
+func sortStrings(a []string) { sort.Strings(a) }
+
+// isReplica reports whether this server replicates from a master (always
+// false until replication lands).
+func (s *Server) isReplica() bool { return false }
+
+func (s *Server) roleName() string {
+	if s.isReplica() {
+		return "replica"
+	}
+	return "master"
+}
