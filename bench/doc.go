@@ -8,8 +8,8 @@
 //   - RunBenchmark runs /usr/bin/redis-benchmark for one test at one pipeline
 //     depth and returns a Measurement (rps, or why there is none).
 //   - ParseCSV reads the output of redis-benchmark --csv.
-//   - Conn is a tiny RESP client used to load keys (LoadKeys), read
-//     INFO memory (UsedMemory) and DBSIZE.
+//   - Dial and Do wrap engine/difftest's raw RESP client, refusing any
+//     address that is not loopback; LoadKeys, UsedMemory and DBSize use them.
 //   - ReadRSS reads VmRSS of a process from /proc.
 //   - Report, with RenderText and RenderMarkdown, turns the measurements into
 //     the table of op, pipeline, rps, ratio, target and verdict; ReplaceRegion

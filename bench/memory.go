@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hactl/hactl/engine/resp"
 )
 
 // loadBatch is how many SET commands LoadKeys sends before reading replies.
@@ -30,6 +32,7 @@ func LoadKeys(ctx context.Context, addr string, n, valueSize int) (time.Duration
 	}
 	defer c.Close()
 	start := time.Now()
+	set := []byte("SET")
 	var buf []byte
 	for base := 0; base < n; base += loadBatch {
 		if err := ctx.Err(); err != nil {
@@ -38,22 +41,18 @@ func LoadKeys(ctx context.Context, addr string, n, valueSize int) (time.Duration
 		end := min(base+loadBatch, n)
 		buf = buf[:0]
 		for i := base; i < end; i++ {
-			buf = AppendCommand(buf, "SET", KeyName(i), value(i, valueSize))
+			buf = resp.AppendCommand(buf, set, []byte(KeyName(i)), []byte(value(i, valueSize)))
 		}
-		c.setDeadline(ctx)
-		if _, err := c.w.Write(buf); err != nil {
-			return 0, fmt.Errorf("load keys: send batch at %d: %w", base, err)
-		}
-		if err := c.w.Flush(); err != nil {
-			return 0, fmt.Errorf("load keys: send batch at %d: %w", base, err)
+		if err := c.Send(ctx, buf); err != nil {
+			return 0, fmt.Errorf("load keys: batch at %d: %w", base, err)
 		}
 		for i := base; i < end; i++ {
-			r, err := c.readReply()
+			r, err := c.Read(ctx)
 			if err != nil {
-				return 0, fmt.Errorf("load keys: reply to SET %s: %w", KeyName(i), err)
+				return 0, fmt.Errorf("load keys: SET %s: %w", KeyName(i), err)
 			}
-			if r.Kind != '+' || r.Str != "OK" {
-				return 0, fmt.Errorf("load keys: SET %s answered %c%s", KeyName(i), r.Kind, r.Str)
+			if r.Type != '+' || r.Str != "OK" {
+				return 0, fmt.Errorf("load keys: SET %s answered %q", KeyName(i), r.Raw)
 			}
 		}
 	}
@@ -71,17 +70,12 @@ func value(i, size int) string {
 
 // DBSize returns the reply to DBSIZE.
 func DBSize(ctx context.Context, addr string) (int64, error) {
-	c, err := Dial(ctx, addr)
+	r, err := Do(ctx, addr, "DBSIZE")
 	if err != nil {
 		return 0, fmt.Errorf("dbsize: %w", err)
 	}
-	defer c.Close()
-	r, err := c.Do(ctx, "DBSIZE")
-	if err != nil {
-		return 0, fmt.Errorf("dbsize: %w", err)
-	}
-	if r.Kind != ':' {
-		return 0, fmt.Errorf("dbsize: answered %c%s, want an integer", r.Kind, r.Str)
+	if r.Type != ':' {
+		return 0, fmt.Errorf("dbsize: answered %q, want an integer", r.Raw)
 	}
 	return r.Int, nil
 }
@@ -91,12 +85,7 @@ var ErrNoField = errors.New("bench: field not in INFO reply")
 
 // UsedMemory returns used_memory from INFO memory, in bytes.
 func UsedMemory(ctx context.Context, addr string) (int64, error) {
-	c, err := Dial(ctx, addr)
-	if err != nil {
-		return 0, fmt.Errorf("info memory: %w", err)
-	}
-	defer c.Close()
-	r, err := c.Do(ctx, "INFO", "memory")
+	r, err := Do(ctx, addr, "INFO", "memory")
 	if err != nil {
 		return 0, fmt.Errorf("info memory: %w", err)
 	}

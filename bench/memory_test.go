@@ -57,11 +57,3 @@ func TestKeysAndValues(t *testing.T) {
 		}
 	}
 }
-
-func TestAppendCommand(t *testing.T) {
-	got := string(AppendCommand(nil, "SET", "k", ""))
-	want := "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n"
-	if got != want {
-		t.Errorf("AppendCommand() = %q; want %q", got, want)
-	}
-}

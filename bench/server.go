@@ -129,12 +129,7 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 }
 
 func ping(ctx context.Context, addr string) error {
-	c, err := Dial(ctx, addr)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	r, err := c.Do(ctx, "PING")
+	r, err := Do(ctx, addr, "PING")
 	if err != nil {
 		return err
 	}

@@ -49,12 +49,7 @@ func TestAgainstRedis(t *testing.T) {
 	if n, err := DBSize(ctx, srv.Addr()); err != nil || n != keys+1 {
 		t.Errorf("DBSize() = %d, %v; want %d", n, err, keys+1)
 	}
-	c, err := Dial(ctx, srv.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if r, err := c.Do(ctx, "GET", KeyName(2499)); err != nil || r.Str != "499" {
+	if r, err := Do(ctx, srv.Addr(), "GET", KeyName(2499)); err != nil || r.Str != "499" {
 		t.Errorf("GET %s = %+v, %v; want 499", KeyName(2499), r, err)
 	}
 	if used, err := UsedMemory(ctx, srv.Addr()); err != nil || used <= 0 {
@@ -71,6 +66,9 @@ func TestAgainstRedis(t *testing.T) {
 }
 
 func TestDialRefusesNonLoopback(t *testing.T) {
+	if _, err := Do(context.Background(), "127.0.0.1:1", "PING"); err == nil {
+		t.Error("Do() to a closed port succeeded; want an error")
+	}
 	for _, addr := range []string{"192.0.2.1:6379", "localhost:6379"} {
 		if c, err := Dial(context.Background(), addr); err == nil {
 			c.Close()
