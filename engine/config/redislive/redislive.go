@@ -30,6 +30,7 @@ const Binary = "/usr/bin/redis-server"
 // Server is a running redis-server with one client connection.
 type Server struct {
 	Port int
+	Dir  string // the server's --dir, a fresh temporary directory
 	conn net.Conn
 	rd   *bufio.Reader
 }
@@ -72,6 +73,7 @@ func Start(t testing.TB, args ...string) *Server {
 	}
 	dir := t.TempDir()
 	full = append(full, "--dir", dir)
+	// Children of the test binary must never outlive it.
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, Binary, full...)
 	cmd.Dir = dir
@@ -83,7 +85,7 @@ func Start(t testing.TB, args ...string) *Server {
 		cancel()
 		_ = cmd.Wait()
 	})
-	s := &Server{Port: port}
+	s := &Server{Port: port, Dir: dir}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), time.Second)
