@@ -1,7 +1,9 @@
 package inventory
 
 import (
+	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -45,5 +47,28 @@ func TestExampleInventory(t *testing.T) {
 		if !reflect.DeepEqual(c.got, c.want) {
 			t.Errorf("%s = %#v; want %#v", c.name, c.got, c.want)
 		}
+	}
+}
+
+// TestDocsFullExample parses the "Full example" of docs/inventory.md.
+func TestDocsFullExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/inventory.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "## Full example\n\n```yaml\n")
+	if !ok {
+		t.Fatal("no full example in docs/inventory.md")
+	}
+	src, _, _ := strings.Cut(rest, "```")
+	inv, warns, err := Parse("docs/inventory.md", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) > 0 {
+		t.Errorf("warnings: %v", warns)
+	}
+	if inv.Sentinel.DownAfter != 5*time.Second || inv.Server.MaxMemory != 2<<30 {
+		t.Errorf("profile or maxmemory not applied: %+v %+v", inv.Sentinel, inv.Server)
 	}
 }

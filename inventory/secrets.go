@@ -48,6 +48,12 @@ func ResolveSecrets(inv *Inventory, lookupEnv func(string) (string, bool), readF
 	for _, u := range inv.Security.ACL.Users {
 		s.Users[u.Name] = once(u.Password)
 	}
+	ma := inv.Secrets.MasterAuth
+	if s.MasterAuth != "" && s.RequirePass != "" && s.MasterAuth != s.RequirePass && len(inv.Security.ACL.Users) == 0 {
+		errs = append(errs, &Error{File: inv.File, Line: ma.Pos.Line, Col: ma.Pos.Col, Field: ma.Field,
+			Msg:  "masterauth differs from requirepass: replicas could not authenticate to the master",
+			Hint: "remove masterauth (it defaults to requirepass) or point both at the same source"})
+	}
 	if len(errs) > 0 {
 		return nil, errs
 	}

@@ -102,3 +102,19 @@ func TestResolveSecretsNeverEchoesInlineValues(t *testing.T) {
 		t.Errorf("error %q reveals the secret", err)
 	}
 }
+
+func TestResolveSecretsMasterAuthMustMatch(t *testing.T) {
+	src := hosts3 + "  masterauth: {env: MA}\n"
+	inv, _, err := Parse("inv.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ResolveSecrets(inv, fakeEnv(map[string]string{"PW": "a", "MA": "b"}), fakeFiles(nil))
+	want := `inv.yaml:7:15: secrets.masterauth: masterauth differs from requirepass: replicas could not authenticate to the master (hint: remove masterauth (it defaults to requirepass) or point both at the same source)`
+	if err == nil || err.Error() != want {
+		t.Errorf("ResolveSecrets error = %v; want %s", err, want)
+	}
+	if _, err := ResolveSecrets(inv, fakeEnv(map[string]string{"PW": "a", "MA": "a"}), fakeFiles(nil)); err != nil {
+		t.Errorf("same password from two sources: %v", err)
+	}
+}

@@ -1,0 +1,307 @@
+// Package templates renders the files hactl installs on a host from a
+// resolved inventory and its secrets. It is pure: no network, no process,
+// no file system beyond its embedded templates; the same input renders the
+// same bytes.
+//
+// Pieces:
+//   - Render returns every File one host needs for its roles and engine:
+//     engine.conf / redis.conf, sentinel.conf, the hactl-engine and
+//     hactl-sentinel systemd units, a sysctl drop-in, haproxy.cfg.
+//   - File carries the path, mode, owner and content of one file, and Seed
+//     for files the service rewrites at runtime.
+//   - Params says which host to render for and who the current master is
+//     (from the running sentinels, not necessarily the inventory's).
+//   - The exported path constants name where binaries, configs and data
+//     live on the hosts.
+//   - files/*.tmpl are the embedded text/template sources.
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/hactl/hactl/inventory"
+)
+
+//go:embed files/*.tmpl
+var sources embed.FS
+
+// Paths on the hosts for engine: hactl.
+const (
+	EngineBinary    = "/usr/local/bin/hactl-engine"
+	SentinelBinary  = "/usr/local/bin/hactl-sentinel"
+	EngineConfig    = "/etc/hactl/engine.conf"
+	SentinelConfig  = "/etc/hactl/sentinel.conf"
+	EngineDataDir   = "/var/lib/hactl/engine"
+	SentinelDataDir = "/var/lib/hactl/sentinel"
+	EngineUnit      = "/etc/systemd/system/hactl-engine.service"
+	SentinelUnit    = "/etc/systemd/system/hactl-sentinel.service"
+	// ServiceUser is the system user (and group) the hactl services run as.
+	ServiceUser = "hactl"
+)
+
+// Paths on the hosts for engine: redis (Debian's redis-server and
+// redis-sentinel packages, whose own systemd units are used).
+const (
+	RedisConfig         = "/etc/redis/redis.conf"
+	RedisSentinelConfig = "/etc/redis/sentinel.conf"
+	RedisDataDir        = "/var/lib/redis"
+	RedisUser           = "redis"
+)
+
+// Paths on the hosts shared by both engines.
+const (
+	SysctlConfig  = "/etc/sysctl.d/60-hactl.conf"
+	HAProxyConfig = "/etc/haproxy/haproxy.cfg"
+)
+
+// Header starts every rendered file; a file that starts with it was
+// installed by hactl.
+const Header = "# Managed by hactl"
+
+// File is one rendered file.
+type File struct {
+	Path    string      // absolute path on the host
+	Mode    fs.FileMode // permission bits to write it with
+	Owner   string      // "user:group"
+	Content []byte
+	// Seed marks a file the service rewrites at runtime (redis-sentinel
+	// keeps its state in its config file): install it only when the file
+	// is missing or does not start with Header, never over a file hactl
+	// installed before.
+	Seed bool
+}
+
+// Params selects what to render.
+type Params struct {
+	Host   string // inventory name of the host to render for
+	Master string // inventory name of the current master; "" means the inventory's initial master
+}
+
+// backend is one server line of haproxy.cfg.
+type backend struct {
+	Name    string
+	Address string
+}
+
+// unit is the data of one systemd unit.
+type unit struct {
+	Description    string
+	Binary         string
+	Config         string
+	User           string
+	DataDir        string
+	StateDirectory string // DataDir relative to /var/lib
+}
+
+// view is the data every template sees.
+type view struct {
+	Service          string
+	Host             *inventory.Host
+	IsMaster         bool
+	MasterAddr       string
+	Bind             []string // host bind addresses, then 127.0.0.1
+	Redis            bool     // engine: redis
+	DataDir          string
+	SentinelDir      string
+	ResolveHostnames bool
+	Server           inventory.Server
+	Sentinel         inventory.Sentinel
+	HAProxy          inventory.HAProxy
+	Secrets          *inventory.ResolvedSecrets
+	AuthHex          string
+	Backends         []backend
+	Unit             unit
+}
+
+// Render renders every file host p.Host needs, in a fixed order: engine
+// config, engine unit, sysctl drop-in, sentinel config, sentinel unit,
+// haproxy.cfg (each only for the matching roles; units only for engine
+// hactl). Replicas point at p.Master.
+func Render(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params) ([]File, error) {
+	v, err := newView(inv, sec, p)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := template.New("").Funcs(funcs()).ParseFS(sources, "files/*.tmpl")
+	if err != nil {
+		return nil, fmt.Errorf("parse templates: %w", err)
+	}
+	h := v.Host
+	root := "root:root"
+	svc := ServiceUser + ":" + ServiceUser
+	if v.Redis {
+		svc = RedisUser + ":" + RedisUser
+	}
+	type job struct {
+		tmpl string
+		file File
+		unit unit
+	}
+	var jobs []job
+	if h.Has(inventory.RoleEngine) {
+		if v.Redis {
+			jobs = append(jobs, job{tmpl: "engine.conf.tmpl", file: File{Path: RedisConfig, Mode: 0o600, Owner: svc}})
+		} else {
+			jobs = append(jobs,
+				job{tmpl: "engine.conf.tmpl", file: File{Path: EngineConfig, Mode: 0o600, Owner: svc}},
+				job{tmpl: "unit.service.tmpl", file: File{Path: EngineUnit, Mode: 0o644, Owner: root},
+					unit: newUnit("hactl-engine: Redis-compatible server of service "+inv.Service, EngineBinary, EngineConfig, EngineDataDir)})
+		}
+		jobs = append(jobs, job{tmpl: "sysctl.conf.tmpl", file: File{Path: SysctlConfig, Mode: 0o644, Owner: root}})
+	}
+	if h.Has(inventory.RoleSentinel) {
+		if v.Redis {
+			jobs = append(jobs, job{tmpl: "sentinel.conf.tmpl", file: File{Path: RedisSentinelConfig, Mode: 0o600, Owner: svc, Seed: true}})
+		} else {
+			jobs = append(jobs,
+				job{tmpl: "sentinel.conf.tmpl", file: File{Path: SentinelConfig, Mode: 0o600, Owner: svc}},
+				job{tmpl: "unit.service.tmpl", file: File{Path: SentinelUnit, Mode: 0o644, Owner: root},
+					unit: newUnit("hactl-sentinel: failover monitor of service "+inv.Service, SentinelBinary, SentinelConfig, SentinelDataDir)})
+		}
+	}
+	if h.Has(inventory.RoleHAProxy) {
+		jobs = append(jobs, job{tmpl: "haproxy.cfg.tmpl", file: File{Path: HAProxyConfig, Mode: 0o600, Owner: root}})
+	}
+	files := make([]File, 0, len(jobs))
+	for _, j := range jobs {
+		v.Unit = j.unit
+		var b bytes.Buffer
+		if err := tmpl.ExecuteTemplate(&b, j.tmpl, v); err != nil {
+			return nil, fmt.Errorf("render %s for host %s: %w", j.file.Path, h.Name, err)
+		}
+		j.file.Content = b.Bytes()
+		files = append(files, j.file)
+	}
+	return files, nil
+}
+
+// newView checks the render inputs and builds the template data.
+func newView(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params) (*view, error) {
+	if sec == nil {
+		return nil, fmt.Errorf("render: no secrets (resolve them with inventory.ResolveSecrets)")
+	}
+	if inv.Security.TLS.Enabled || len(inv.Security.ACL.Users) > 0 {
+		return nil, fmt.Errorf("render: security.tls and security.acl are not supported yet (issue 12): remove them from the inventory")
+	}
+	host, ok := inv.Host(p.Host)
+	if !ok {
+		return nil, fmt.Errorf("render: host %q is not in the inventory", p.Host)
+	}
+	masterName := p.Master
+	if masterName == "" {
+		masterName = inv.Master
+	}
+	master, ok := inv.Host(masterName)
+	if !ok || !master.Has(inventory.RoleEngine) {
+		return nil, fmt.Errorf("render: master %q is not an engine host of the inventory", masterName)
+	}
+	v := &view{
+		Service:     inv.Service,
+		Host:        host,
+		IsMaster:    host.Name == master.Name,
+		MasterAddr:  master.AnnounceAddress(),
+		Bind:        append(append([]string{}, host.Bind...), "127.0.0.1"),
+		Redis:       inv.Engine == inventory.EngineRedis,
+		DataDir:     EngineDataDir,
+		SentinelDir: SentinelDataDir,
+		Server:      inv.Server,
+		Sentinel:    inv.Sentinel,
+		HAProxy:     inv.HAProxy,
+		Secrets:     sec,
+		AuthHex:     hex.EncodeToString(respCommand("AUTH", sec.RequirePass)),
+	}
+	if v.Redis {
+		v.DataDir, v.SentinelDir = RedisDataDir, RedisDataDir
+	}
+	for _, e := range inv.HostsWith(inventory.RoleEngine) {
+		v.Backends = append(v.Backends, backend{Name: e.Name, Address: e.AnnounceAddress()})
+		if !inventory.IsIP(e.AnnounceAddress()) {
+			v.ResolveHostnames = true
+		}
+	}
+	return v, nil
+}
+
+// newUnit describes a hactl systemd unit.
+func newUnit(desc, binary, config, dataDir string) unit {
+	return unit{
+		Description:    desc,
+		Binary:         binary,
+		Config:         config,
+		User:           ServiceUser,
+		DataDir:        dataDir,
+		StateDirectory: strings.TrimPrefix(dataDir, "/var/lib/"),
+	}
+}
+
+// funcs returns the template helpers.
+func funcs() template.FuncMap {
+	return template.FuncMap{
+		"q":        quote,
+		"join":     strings.Join,
+		"yesno":    yesno,
+		"ms":       func(d time.Duration) int64 { return d.Milliseconds() },
+		"hostport": func(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) },
+	}
+}
+
+// yesno writes a redis.conf boolean.
+func yesno(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// quote writes s as one redis.conf argument: bare when it holds only
+// printable ASCII without spaces or quotes, else double-quoted with
+// escapes that Redis's sdssplitargs reads back.
+func quote(s string) string {
+	bare := s != ""
+	for i := 0; i < len(s) && bare; i++ {
+		c := s[i]
+		bare = c > ' ' && c < 0x7f && c != '"' && c != '\'' && c != '\\'
+	}
+	if bare {
+		return s
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c < ' ' || c >= 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// respCommand encodes a command as a RESP array of bulk strings.
+func respCommand(args ...string) []byte {
+	b := fmt.Appendf(nil, "*%d\r\n", len(args))
+	for _, a := range args {
+		b = fmt.Appendf(b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	return b
+}
