@@ -15,7 +15,6 @@
 //     Redis's error texts (SetError).
 //   - (*Config).Rewrite: CONFIG REWRITE, keeping comments and line order,
 //     written atomically with mode 0600.
-//   - redislive (subpackage): a throwaway redis-server for differential tests.
 //
 // A Config is not safe for concurrent use: the server guards it with its
 // own lock. Secrets (requirepass, masterauth, tls-key-file-pass) never

@@ -1,8 +1,8 @@
-package config
+package config_test
 
 import (
 	"bufio"
-	"flag"
+	"context"
 	"fmt"
 	"maps"
 	"os"
@@ -11,24 +11,58 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/hactl/hactl/engine/config/redislive"
+	. "github.com/hactl/hactl/engine/config"
+	"github.com/hactl/hactl/engine/difftest"
+	"github.com/hactl/hactl/engine/splitargs"
 )
 
-var update = flag.Bool("update", false, "regenerate golden files from a live redis-server")
+// do sends one command to the reference server.
+func do(t *testing.T, c *difftest.Conn, args ...string) difftest.Reply {
+	t.Helper()
+	b := make([][]byte, len(args))
+	for i, a := range args {
+		b[i] = []byte(a)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := c.Do(ctx, b...)
+	if err != nil {
+		t.Fatalf("%q: %v", args, err)
+	}
+	return r
+}
+
+// argsAsConf renders redis-server "--name value..." arguments as config
+// file lines, quoting every value.
+func argsAsConf(args []string) string {
+	var b strings.Builder
+	for _, a := range args {
+		if strings.HasPrefix(a, "--") {
+			if b.Len() > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(a[2:])
+			continue
+		}
+		b.WriteString(" " + strconv.Quote(a))
+	}
+	return b.String() + "\n"
+}
 
 const goldenDefaults = "testdata/redis-7.0.15-config-get.golden"
 
 // configGetAll returns CONFIG GET * of a live server as a map.
-func configGetAll(t *testing.T, srv *redislive.Server) map[string]string {
+func configGetAll(t *testing.T, conn *difftest.Conn) map[string]string {
 	t.Helper()
-	r := srv.MustDo(t, "CONFIG", "GET", "*")
-	if r.Kind != '*' || len(r.Array)%2 != 0 {
+	r := do(t, conn, "CONFIG", "GET", "*")
+	if r.Type != '*' || len(r.Elems)%2 != 0 {
 		t.Fatalf("CONFIG GET *: %+v", r)
 	}
 	m := make(map[string]string)
-	for i := 0; i < len(r.Array); i += 2 {
-		m[r.Array[i].Str] = r.Array[i+1].Str
+	for i := 0; i < len(r.Elems); i += 2 {
+		m[r.Elems[i].Str] = r.Elems[i+1].Str
 	}
 	return m
 }
@@ -47,15 +81,15 @@ func compareGet(t *testing.T, what string, c *Config, live map[string]string) {
 }
 
 // placeholders replace what the test harness sets in the golden file.
-var placeholders = map[string]string{"port": "<port>", "bind": "<bind>", "dir": "<dir>"}
+var placeholders = map[string]string{"port": "<port>", "bind": "<bind>", "dir": "<dir>", "enable-debug-command": "<debug>"}
 
 // TestDefaultsGolden compares Default with CONFIG GET * of redis-server
 // 7.0.15 started without a config file (save put back to its default), and
 // checks that every name redis knows is either supported or ignored.
 func TestDefaultsGolden(t *testing.T) {
-	if *update {
-		srv := redislive.Start(t, "--save", "3600 1 300 100 60 10000")
-		live := configGetAll(t, srv)
+	if *UpdateGolden {
+		conn := difftest.StartRedis(t, "--save", "3600 1 300 100 60 10000").Dial(t)
+		live := configGetAll(t, conn)
 		var b strings.Builder
 		for _, name := range slices.Sorted(maps.Keys(live)) {
 			v := live[name]
@@ -84,8 +118,7 @@ func TestDefaultsGolden(t *testing.T) {
 		golden[name] = v
 	}
 	for name := range golden {
-		_, ign := ignored[name]
-		if byName[name] == nil && !ign {
+		if sup, ign := Known(name); !sup && !ign {
 			t.Errorf("redis directive %s is neither supported nor ignored", name)
 		}
 	}
@@ -101,8 +134,8 @@ func TestDefaultsGolden(t *testing.T) {
 			t.Errorf("default %s = %q; redis %q", kv.Name, kv.Value, want)
 		}
 	}
-	if got := c.Get("port", "bind")[0].Value + "|" + c.Get("bind")[0].Value; got != "6379|* -::*" {
-		t.Errorf("default port|bind = %q", got)
+	if got := c.Get("port")[0].Value + "|" + c.Get("bind")[0].Value + "|" + c.Get("enable-debug-command")[0].Value; got != "6379|* -::*|no" {
+		t.Errorf("default port|bind|enable-debug-command = %q", got)
 	}
 }
 
@@ -121,7 +154,7 @@ client-output-buffer-limit slave 1gb 512m 120
 hz 1000
 dynamic-hz no
 supervised systemd
-pidfile "/tmp/hactl test.pid"
+pidfile "hactl test.pid"
 loglevel warning
 syslog-enabled no
 enable-debug-command local
@@ -170,30 +203,49 @@ active-expire-effort 3
 io-threads 2
 `
 
-// TestConfigGetAgainstRedis loads the same file into redis-server and into
-// Config and compares every value we support.
+// TestConfigGetAgainstRedis gives the same configuration to redis-server
+// (as options) and to Load (as a file) and compares every value we
+// support.
 func TestConfigGetAgainstRedis(t *testing.T) {
+	var confArgs []string
+	for _, line := range strings.Split(liveConf, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		words, err := splitargs.Split([]byte(line))
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		confArgs = append(confArgs, "--"+string(words[0]))
+		for _, w := range words[1:] {
+			confArgs = append(confArgs, string(w))
+		}
+	}
+	srv := difftest.StartRedis(t, confArgs...)
+	// The harness options come first on redis-server's command line.
+	harness := srv.Args[:len(srv.Args)-len(confArgs)]
 	path := filepath.Join(t.TempDir(), "live.conf")
-	if err := os.WriteFile(path, []byte(liveConf), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(argsAsConf(harness)+liveConf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv := redislive.Start(t, path)
-	c, err := Load(path, []string{"--port", strconv.Itoa(srv.Port), "--bind", "127.0.0.1", "--dir", srv.Dir})
+	c, err := Load(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareGet(t, "loaded", c, configGetAll(t, srv))
+	compareGet(t, "loaded", c, configGetAll(t, srv.Dial(t)))
 }
 
 // TestConfigSetAgainstRedis sends the same CONFIG SET commands to
 // redis-server and to Config and compares replies and resulting values.
 func TestConfigSetAgainstRedis(t *testing.T) {
-	srv := redislive.Start(t)
-	c, err := Load("", []string{"--port", strconv.Itoa(srv.Port), "--bind", "127.0.0.1", "--save", "", "--dir", srv.Dir})
+	srv := difftest.StartRedis(t)
+	conn := srv.Dial(t)
+	c, err := Load("", srv.Args)
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareGet(t, "start", c, configGetAll(t, srv))
+	compareGet(t, "start", c, configGetAll(t, conn))
 	cmds := [][]string{
 		{"foo", "bar"}, {"port"}, {"port", "1", "x"}, {"port", "x"}, {"port", "70000"}, {"port", "07"},
 		{"port", "-0"}, {"port", "+1"}, {"timeout", "-1"}, {"maxclients", "0"},
@@ -223,9 +275,9 @@ func TestConfigSetAgainstRedis(t *testing.T) {
 		{"enable-debug-command", "yes"}, {"tcp-backlog", "5"},
 	}
 	for _, args := range cmds {
-		r := srv.MustDo(t, append([]string{"CONFIG", "SET"}, args...)...)
+		r := do(t, conn, append([]string{"CONFIG", "SET"}, args...)...)
 		want := "OK"
-		if r.Kind == '-' {
+		if r.Type == '-' {
 			want = r.Str
 		}
 		got := "OK"
@@ -235,6 +287,6 @@ func TestConfigSetAgainstRedis(t *testing.T) {
 		if got != want {
 			t.Errorf("CONFIG SET %q: got %q; redis %q", args, got, want)
 		}
-		compareGet(t, fmt.Sprintf("after CONFIG SET %q", args), c, configGetAll(t, srv))
+		compareGet(t, fmt.Sprintf("after CONFIG SET %q", args), c, configGetAll(t, conn))
 	}
 }
