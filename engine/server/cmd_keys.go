@@ -510,7 +510,7 @@ func cmdObjectHelp(c *Client, args [][]byte) {
 
 // help writes a HELP reply like addReplyHelp.
 func (c *Client) help(cmd string, lines []string) {
-	c.w.Array(len(lines) + 2)
+	c.w.Array(len(lines) + 3)
 	c.w.Simple(cmd + " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
 	for _, l := range lines {
 		c.w.Simple(l)

@@ -25,7 +25,13 @@ func serverCommands() []*command {
 			"rewrite":   {name: "config|rewrite", arity: 2, flags: flagAdmin | flagNoScript | flagLoading | flagStale, group: "server", run: cmdConfigRewrite},
 			"help":      {name: "config|help", arity: 2, flags: flagLoading | flagStale, group: "server", run: cmdConfigHelp},
 		}},
-		{name: "command", arity: -1, flags: flagLoading | flagStale, group: "server", run: cmdCommand},
+		{name: "command", arity: -1, flags: flagLoading | flagStale, group: "server", run: cmdCommand, subs: map[string]*command{
+			"count":   {name: "command|count", arity: 2, flags: flagLoading | flagStale, group: "server", run: cmdCommand},
+			"list":    {name: "command|list", arity: -2, flags: flagLoading | flagStale, group: "server", run: cmdCommand},
+			"info":    {name: "command|info", arity: -2, flags: flagLoading | flagStale, group: "server", run: cmdCommand},
+			"docs":    {name: "command|docs", arity: -2, flags: flagLoading | flagStale, group: "server", run: cmdCommand},
+			"help":    {name: "command|help", arity: 2, flags: flagLoading | flagStale, group: "server", run: cmdCommand},
+		}},
 	}
 }
 
@@ -197,11 +203,8 @@ func cmdDebug(c *Client, args [][]byte) {
 	}
 	switch sub := strings.ToLower(string(args[1])); {
 	case sub == "sleep" && len(args) == 3:
-		f, ok := parseFloat64(args[2])
-		if !ok {
-			c.replyError(errNotFloat)
-			return
-		}
+		// Redis parses with atof: anything unparsable sleeps 0 seconds.
+		f, _ := parseFloat64(args[2])
 		// Like Redis, the whole server sleeps: the lock is held.
 		time.Sleep(time.Duration(f * float64(time.Second)))
 		c.w.OK()

@@ -104,7 +104,7 @@ func (c *Client) exec(args [][]byte) {
 		c.rejected(cmd)
 		return
 	}
-	if cmd.subs != nil {
+	if cmd.subs != nil && (len(args) > 1 || cmd.run == nil) {
 		// Resolve the subcommand so arity and names follow Redis
 		// ("client|setname").
 		sub := cmd.subs[strings.ToLower(string(args[1]))]

@@ -120,33 +120,62 @@ func (s *Server) info(want map[string]bool, all bool) string {
 		ib.section("Memory")
 		used := usedMemory()
 		rss := rssBytes()
+		frag := 0.0
+		if used > 0 {
+			frag = float64(rss) / float64(used)
+		}
 		ib.kv("used_memory", used)
 		ib.kv("used_memory_human", humanBytes(used))
 		ib.kv("used_memory_rss", rss)
 		ib.kv("used_memory_rss_human", humanBytes(rss))
 		ib.kv("used_memory_peak", used)
 		ib.kv("used_memory_peak_human", humanBytes(used))
+		ib.kv("used_memory_peak_perc", "100.00%")
+		ib.kv("used_memory_overhead", 0)
 		ib.kv("used_memory_startup", 0)
 		ib.kv("used_memory_dataset", used)
+		ib.kv("used_memory_dataset_perc", "100.00%")
+		ib.kv("allocator_allocated", used)
+		ib.kv("allocator_active", used)
+		ib.kv("allocator_resident", rss)
 		ib.kv("total_system_memory", totalSystemMemory())
 		ib.kv("total_system_memory_human", humanBytes(totalSystemMemory()))
+		// No scripting engine: every Lua and function figure is zero.
+		for _, k := range []string{"used_memory_lua", "used_memory_vm_eval"} {
+			ib.kv(k, 0)
+		}
+		ib.kv("used_memory_lua_human", "0B")
+		for _, k := range []string{"used_memory_scripts_eval", "number_of_cached_scripts", "number_of_functions", "number_of_libraries", "used_memory_vm_functions", "used_memory_vm_total"} {
+			ib.kv(k, 0)
+		}
+		ib.kv("used_memory_vm_total_human", "0B")
+		ib.kv("used_memory_functions", 0)
+		ib.kv("used_memory_scripts", 0)
+		ib.kv("used_memory_scripts_human", "0B")
 		ib.kv("maxmemory", s.set.MaxMemory)
 		ib.kv("maxmemory_human", humanBytes(uint64(s.set.MaxMemory)))
 		ib.kv("maxmemory_policy", s.set.MaxMemoryPolicy)
-		frag := 0.0
-		if used > 0 {
-			frag = float64(rss) / float64(used)
-		}
+		ib.kv("allocator_frag_ratio", "1.00")
+		ib.kv("allocator_frag_bytes", 0)
+		ib.kv("allocator_rss_ratio", frag)
+		ib.kv("allocator_rss_bytes", int64(rss)-int64(used))
+		ib.kv("rss_overhead_ratio", "1.00")
+		ib.kv("rss_overhead_bytes", 0)
 		ib.kv("mem_fragmentation_ratio", frag)
+		ib.kv("mem_fragmentation_bytes", int64(rss)-int64(used))
+		for _, k := range []string{"mem_not_counted_for_evict", "mem_replication_backlog", "mem_total_replication_buffers", "mem_clients_slaves", "mem_clients_normal", "mem_cluster_links", "mem_aof_buffer"} {
+			ib.kv(k, 0)
+		}
 		ib.kv("mem_allocator", "go-"+runtime.Version())
+		ib.kv("active_defrag_running", 0)
 		ib.kv("lazyfree_pending_objects", 0)
+		ib.kv("lazyfreed_objects", 0)
 	}
 	if on("persistence") {
 		ib.section("Persistence")
-		ib.kv("loading", 0)
-		ib.kv("async_loading", 0)
-		ib.kv("current_cow_peak", 0)
-		ib.kv("current_cow_size", 0)
+		for _, k := range []string{"loading", "async_loading", "current_cow_peak", "current_cow_size", "current_cow_size_age"} {
+			ib.kv(k, 0)
+		}
 		ib.kv("current_fork_perc", "0.00")
 		ib.kv("current_save_keys_processed", 0)
 		ib.kv("current_save_keys_total", 0)
@@ -156,13 +185,16 @@ func (s *Server) info(want map[string]bool, all bool) string {
 		ib.kv("rdb_last_bgsave_status", "ok")
 		ib.kv("rdb_last_bgsave_time_sec", -1)
 		ib.kv("rdb_current_bgsave_time_sec", -1)
-		ib.kv("aof_enabled", 0)
-		ib.kv("aof_rewrite_in_progress", 0)
-		ib.kv("aof_rewrite_scheduled", 0)
+		for _, k := range []string{"rdb_saves", "rdb_last_cow_size", "rdb_last_load_keys_expired", "rdb_last_load_keys_loaded", "aof_enabled", "aof_rewrite_in_progress", "aof_rewrite_scheduled"} {
+			ib.kv(k, 0)
+		}
 		ib.kv("aof_last_rewrite_time_sec", -1)
 		ib.kv("aof_current_rewrite_time_sec", -1)
 		ib.kv("aof_last_bgrewrite_status", "ok")
+		ib.kv("aof_rewrites", 0)
+		ib.kv("aof_rewrites_consecutive_failures", 0)
 		ib.kv("aof_last_write_status", "ok")
+		ib.kv("aof_last_cow_size", 0)
 		ib.kv("module_fork_in_progress", 0)
 		ib.kv("module_fork_last_cow_size", 0)
 	}
@@ -173,17 +205,35 @@ func (s *Server) info(want map[string]bool, all bool) string {
 		ib.kv("instantaneous_ops_per_sec", 0)
 		ib.kv("total_net_input_bytes", s.stats.netInput.Load())
 		ib.kv("total_net_output_bytes", s.stats.netOutput.Load())
+		ib.kv("total_net_repl_input_bytes", 0)
+		ib.kv("total_net_repl_output_bytes", 0)
+		for _, k := range []string{"instantaneous_input_kbps", "instantaneous_output_kbps", "instantaneous_input_repl_kbps", "instantaneous_output_repl_kbps"} {
+			ib.kv(k, "0.00")
+		}
 		ib.kv("rejected_connections", s.stats.rejectedConns)
+		ib.kv("sync_full", 0)
+		ib.kv("sync_partial_ok", 0)
+		ib.kv("sync_partial_err", 0)
 		ib.kv("expired_keys", s.stats.expiredKeys)
+		ib.kv("expired_stale_perc", "0.00")
+		ib.kv("expired_time_cap_reached_count", 0)
+		ib.kv("expire_cycle_cpu_milliseconds", 0)
 		ib.kv("evicted_keys", 0)
+		ib.kv("evicted_clients", 0)
+		ib.kv("total_eviction_exceeded_time", 0)
+		ib.kv("current_eviction_exceeded_time", 0)
 		ib.kv("keyspace_hits", s.stats.keyspaceHits)
 		ib.kv("keyspace_misses", s.stats.keyspaceMisses)
-		ib.kv("pubsub_channels", 0)
-		ib.kv("pubsub_patterns", 0)
-		ib.kv("latest_fork_usec", 0)
-		ib.kv("total_forks", 0)
+		for _, k := range []string{"pubsub_channels", "pubsub_patterns", "pubsubshard_channels", "latest_fork_usec", "total_forks", "migrate_cached_sockets", "slave_expires_tracked_keys", "active_defrag_hits", "active_defrag_misses", "active_defrag_key_hits", "active_defrag_key_misses", "total_active_defrag_time", "current_active_defrag_time", "tracking_total_keys", "tracking_total_items", "tracking_total_prefixes", "unexpected_error_replies"} {
+			ib.kv(k, 0)
+		}
 		ib.kv("total_error_replies", s.stats.errorReplies)
+		ib.kv("dump_payload_sanitizations", 0)
 		ib.kv("total_reads_processed", s.stats.commandsProcessed)
+		ib.kv("total_writes_processed", s.stats.commandsProcessed)
+		for _, k := range []string{"io_threaded_reads_processed", "io_threaded_writes_processed", "reply_buffer_shrinks", "reply_buffer_expands"} {
+			ib.kv(k, 0)
+		}
 	}
 	if on("replication") {
 		ib.section("Replication")
@@ -210,6 +260,9 @@ func (s *Server) info(want map[string]bool, all bool) string {
 		ib.kv("used_cpu_user", tv(ru.Utime))
 		ib.kv("used_cpu_sys_children", "0.000000")
 		ib.kv("used_cpu_user_children", "0.000000")
+		// Go has no main thread; report the process figures.
+		ib.kv("used_cpu_sys_main_thread", tv(ru.Stime))
+		ib.kv("used_cpu_user_main_thread", tv(ru.Utime))
 	}
 	if on("modules") {
 		ib.section("Modules")

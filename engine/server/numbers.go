@@ -112,6 +112,11 @@ func parseLongDouble(b []byte) (*big.Float, bool) {
 		return nil, false
 	}
 	if strings.HasPrefix(strings.TrimLeft(s, "+-"), "0x") {
+		// strtold takes hexadecimal floats with an optional binary
+		// exponent; Go requires the exponent.
+		if !strings.ContainsRune(s, 'p') {
+			s += "p0"
+		}
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
 			return nil, false

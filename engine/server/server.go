@@ -123,6 +123,9 @@ func New(cfg Config, log *slog.Logger) *Server {
 		clock:      time.Now,
 		cmds:       buildCommands(),
 	}
+	// Redis's first clients are internal (scripting, functions): the first
+	// connection gets id 3. Matching it keeps CLIENT ID/HELLO identical.
+	s.nextClientID.Store(2)
 	s.applySettings(cfg.Settings())
 	s.stats.errorCodes = map[string]int64{}
 	s.stats.cmdStats = map[string]*cmdStat{}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"errors"
+	"time"
+
+	"github.com/hactl/hactl/engine/config"
+	"github.com/hactl/hactl/engine/server"
+)
+
+// engineConfig adapts engine/config to the server's Config interface.
+type engineConfig struct {
+	cfg  *config.Config
+	path string
+}
+
+func (e *engineConfig) Settings() server.Settings {
+	c := e.cfg
+	return server.Settings{
+		Port:                   c.Port,
+		Bind:                   c.Bind,
+		ProtectedMode:          c.ProtectedMode,
+		RequirePass:            c.RequirePass,
+		Databases:              c.Databases,
+		MaxClients:             c.MaxClients,
+		Timeout:                time.Duration(c.Timeout) * time.Second,
+		ProtoMaxBulkLen:        c.ProtoMaxBulkLen,
+		ClientQueryBufferLimit: c.ClientQueryBufferLimit,
+		Hz:                     c.Hz,
+		ActiveExpireEffort:     c.ActiveExpireEffort,
+		EnableDebugCommand:     c.EnableDebugCommand,
+		ConfigFile:             e.path,
+		MaxMemory:              int64(c.MaxMemory),
+		MaxMemoryPolicy:        c.MaxMemoryPolicy,
+	}
+}
+
+func (e *engineConfig) Get(patterns ...string) [][2]string {
+	kvs := e.cfg.Get(patterns...)
+	out := make([][2]string, len(kvs))
+	for i, kv := range kvs {
+		out[i] = [2]string{kv.Name, kv.Value}
+	}
+	return out
+}
+
+func (e *engineConfig) Set(args []string) ([]string, error) { return e.cfg.Set(args) }
+
+func (e *engineConfig) Rewrite() error {
+	rw, ok := any(e.cfg).(interface{ Rewrite(string) error })
+	if !ok {
+		return errors.New("CONFIG REWRITE is not available in this build")
+	}
+	return rw.Rewrite(e.path)
+}
