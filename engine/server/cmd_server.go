@@ -26,11 +26,11 @@ func serverCommands() []*command {
 			"help":      {name: "config|help", arity: 2, flags: flagLoading | flagStale, group: "server", run: cmdConfigHelp},
 		}},
 		{name: "command", arity: -1, flags: flagLoading | flagStale, group: "server", run: cmdCommand, subs: map[string]*command{
-			"count":   {name: "command|count", arity: 2, flags: flagLoading | flagStale, group: "server", run: cmdCommand},
-			"list":    {name: "command|list", arity: -2, flags: flagLoading | flagStale, group: "server", run: cmdCommand},
-			"info":    {name: "command|info", arity: -2, flags: flagLoading | flagStale, group: "server", run: cmdCommand},
-			"docs":    {name: "command|docs", arity: -2, flags: flagLoading | flagStale, group: "server", run: cmdCommand},
-			"help":    {name: "command|help", arity: 2, flags: flagLoading | flagStale, group: "server", run: cmdCommand},
+			"count": {name: "command|count", arity: 2, flags: flagLoading | flagStale, group: "server", run: cmdCommand},
+			"list":  {name: "command|list", arity: -2, flags: flagLoading | flagStale, group: "server", run: cmdCommand},
+			"info":  {name: "command|info", arity: -2, flags: flagLoading | flagStale, group: "server", run: cmdCommand},
+			"docs":  {name: "command|docs", arity: -2, flags: flagLoading | flagStale, group: "server", run: cmdCommand},
+			"help":  {name: "command|help", arity: 2, flags: flagLoading | flagStale, group: "server", run: cmdCommand},
 		}},
 	}
 }

@@ -9,6 +9,10 @@ func buildCommands() commandTable {
 	t.add(serverCommands()...)
 	t.add(keyCommands()...)
 	t.add(stringCommands()...)
+	t.add(hashCommands()...)
+	t.add(listCommands()...)
+	t.add(setCommands()...)
+	t.add(zsetCommands()...)
 	return t
 }
 
