@@ -1,0 +1,42 @@
+# hactl build, test and benchmark entry points.
+GO ?= go
+BIN := bin
+PKGS := ./...
+
+.PHONY: all build test test-short lint fuzz bench run clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/hactl-engine ./cmd/hactl-engine
+
+# The CI test command (README): static checks, then every test with the race
+# detector. The differential tests need redis-server (Debian package).
+test: lint
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+test-short:
+	$(GO) test -count=1 -short $(PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+# Short fuzzing pass over every parser (FUZZTIME per target).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./engine/resp
+	$(GO) test -run '^$$' -fuzz '^FuzzMatch$$' -fuzztime $(FUZZTIME) ./engine/glob
+	$(GO) test -run '^$$' -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME) ./engine/splitargs
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./engine/config
+
+# hactl-engine against the real redis-server in the same run (ratios).
+bench:
+	$(GO) run ./bench/cmd/enginebench -markdown docs/performance.md
+
+# Start one hactl-engine on 127.0.0.1:6379 in the foreground.
+run: build
+	$(BIN)/hactl-engine --bind 127.0.0.1 --port 6379 --save ''
+
+clean:
+	rm -rf $(BIN)
