@@ -32,6 +32,9 @@ func (e *engineConfig) Settings() server.Settings {
 		ConfigFile:             e.path,
 		MaxMemory:              int64(c.MaxMemory),
 		MaxMemoryPolicy:        c.MaxMemoryPolicy,
+		HashMaxListpackEntries: c.HashMaxListpackEntries,
+		HashMaxListpackValue:   c.HashMaxListpackValue,
+		SetMaxIntsetEntries:    c.SetMaxIntsetEntries,
 	}
 }
 

@@ -43,6 +43,11 @@ type Settings struct {
 	ConfigFile             string
 	MaxMemory              int64
 	MaxMemoryPolicy        string
+	// Encoding thresholds of hashes and sets (hash-max-listpack-entries,
+	// hash-max-listpack-value, set-max-intset-entries).
+	HashMaxListpackEntries int64
+	HashMaxListpackValue   int64
+	SetMaxIntsetEntries    int64
 }
 
 // Config is what the server needs from the configuration subsystem:
