@@ -53,9 +53,25 @@ func commandLine(ctx context.Context, name string, args ...string) string {
 	return firstLine(out)
 }
 
-// GitRevision returns `git describe --always --dirty` in dir, or "unknown".
+// GitRevision returns the short commit of HEAD in dir, followed by
+// "(with uncommitted or untracked files)" when `git status --porcelain`
+// lists anything: a binary built from that tree may differ from the commit.
+// It returns "unknown" outside a git checkout.
 func GitRevision(ctx context.Context, dir string) string {
-	return commandLine(ctx, "git", "-C", dir, "describe", "--always", "--dirty")
+	rev := commandLine(ctx, "git", "-C", dir, "rev-parse", "--short", "HEAD")
+	if rev == "unknown" {
+		return rev
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "git", "-C", dir, "status", "--porcelain").Output()
+	switch {
+	case err != nil:
+		return rev + " (status unknown)"
+	case len(out) > 0:
+		return rev + " (with uncommitted or untracked files)"
+	}
+	return rev
 }
 
 // BuildEngine runs `go build -o OUT PKG` in dir, with output to the

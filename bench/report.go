@@ -62,6 +62,19 @@ func (r Row) Ratio() (float64, bool) {
 	return round2(r.Engine.RPS / r.Redis.RPS), true
 }
 
+// RoundRatios are the hactl/redis ratios of each round, in round order, to
+// show how much of the median is noise; nil unless both have a number.
+func (r Row) RoundRatios() []float64 {
+	if _, ok := r.Ratio(); !ok || len(r.Redis.Samples) != len(r.Engine.Samples) {
+		return nil
+	}
+	out := make([]float64, len(r.Redis.Samples))
+	for i, redis := range r.Redis.Samples {
+		out[i] = round2(r.Engine.Samples[i] / redis)
+	}
+	return out
+}
+
 // round2 rounds to two decimals, so that a verdict agrees with the ratio
 // printed beside it.
 func round2(v float64) float64 {
@@ -136,11 +149,19 @@ func (r *Report) machineLines() []string {
 }
 
 func (r *Report) throughputTable() table {
-	t := table{header: []string{"op", "pipeline", "redis rps", "hactl rps", "hactl/redis", "target", "verdict"}}
+	t := table{header: []string{"op", "pipeline", "redis rps", "hactl rps", "hactl/redis", "per round", "target", "verdict"}}
 	for _, row := range r.Rows {
 		ratio := "-"
 		if v, ok := row.Ratio(); ok {
 			ratio = fmt.Sprintf("%.2f", v)
+		}
+		perRound := "-"
+		if rr := row.RoundRatios(); rr != nil {
+			cells := make([]string, len(rr))
+			for i, v := range rr {
+				cells[i] = fmt.Sprintf("%.2f", v)
+			}
+			perRound = strings.Join(cells, " ")
 		}
 		t.rows = append(t.rows, []string{
 			row.Op,
@@ -148,6 +169,7 @@ func (r *Report) throughputTable() table {
 			formatMeasurement(row.Redis),
 			formatMeasurement(row.Engine),
 			ratio,
+			perRound,
 			fmt.Sprintf(">= %.1f", Target(row.Pipeline)),
 			row.Verdict(),
 		})

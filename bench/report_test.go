@@ -23,7 +23,9 @@ func sampleReport() *Report {
 		},
 		Settings: Settings{Requests: 200000, Clients: 50, Rounds: 3},
 		Rows: []Row{
-			{Op: "SET", Pipeline: 1, Redis: ok(95000), Engine: ok(99000)},
+			{Op: "SET", Pipeline: 1,
+				Redis:  Measurement{Status: StatusOK, RPS: 95000, Samples: []float64{95000, 90000, 100000}},
+				Engine: Measurement{Status: StatusOK, RPS: 99000, Samples: []float64{99000, 85000, 101000}}},
 			{Op: "SET", Pipeline: 16, Redis: ok(1400000), Engine: ok(1000000)},
 			{Op: "GET", Pipeline: 1, Redis: ok(100000), Engine: ok(99600)},
 			{Op: "GET", Pipeline: 16, Redis: ok(1550000), Engine: ok(1240000)},
