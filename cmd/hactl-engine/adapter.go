@@ -32,6 +32,12 @@ func (e *engineConfig) Settings() server.Settings {
 		ConfigFile:             e.path,
 		MaxMemory:              int64(c.MaxMemory),
 		MaxMemoryPolicy:        c.MaxMemoryPolicy,
+		NotifyKeyspaceEvents:   config.NotifyLetters(c.NotifyKeyspaceEvents),
+		PubsubOutputLimit: server.OutputLimit{
+			Hard:        int64(c.ClientOutputBufferLimit[config.ClassPubSub].HardBytes),
+			Soft:        int64(c.ClientOutputBufferLimit[config.ClassPubSub].SoftBytes),
+			SoftSeconds: c.ClientOutputBufferLimit[config.ClassPubSub].SoftSeconds,
+		},
 		HashMaxListpackEntries: c.HashMaxListpackEntries,
 		HashMaxListpackValue:   c.HashMaxListpackValue,
 		SetMaxIntsetEntries:    c.SetMaxIntsetEntries,

@@ -310,3 +310,16 @@ func formatNotify(flags int) string {
 	}
 	return string(b)
 }
+
+// NotifyLetters lists the class letters of every flag set in flags, one
+// letter per flag ("A" is expanded), for consumers that test one class at
+// a time.
+func NotifyLetters(flags int) string {
+	var b []byte
+	for _, f := range notifyFlags {
+		if flags&f.flag != 0 {
+			b = append(b, f.char)
+		}
+	}
+	return string(b)
+}

@@ -180,6 +180,8 @@ func (s *side) play(ctx context.Context, st Step) (outcome, error) {
 		return outcome{}, err
 	}
 	switch {
+	case st.Kind == KindRead:
+		return s.read(ctx, c), nil
 	case st.Kind == KindRaw:
 		if err := c.Send(ctx, st.Raw); err != nil {
 			s.drop()

@@ -45,6 +45,9 @@ const (
 	KindSleep
 	// KindConn switches to the connection named Conn.
 	KindConn
+	// KindRead sends nothing and reads one reply (pushed pub/sub messages,
+	// the second confirmation of SUBSCRIBE a b).
+	KindRead
 )
 
 // Step is one executable line of a script.
@@ -87,6 +90,7 @@ const maxSleep = 5 * time.Second
 //	                             and compare whether the server closed the connection
 //	!config requirepass secret   extra server argument, only before the first step
 //	!skip-engine reason          the next step is not compared against the engine
+//	!read                        send nothing, read one reply (pushed messages)
 func ParseScript(name, text string) (*Script, error) {
 	s := &Script{Name: name}
 	skip := ""
@@ -153,6 +157,8 @@ func parseLine(line string) (st Step, cfg []string, reason string, err error) {
 			return st, nil, "", errors.New("!skip-engine wants a reason")
 		}
 		return st, nil, rest, nil
+	case "!read":
+		return Step{Kind: KindRead}, nil, "", nil
 	case "!sleep":
 		d, err := time.ParseDuration(rest)
 		if err != nil || d < 0 || d > maxSleep {

@@ -20,19 +20,29 @@ type Client struct {
 	laddr string
 
 	// Guarded by srv.mu.
-	name          string
-	libName       string
-	libVer        string
-	db            int
-	authenticated bool
-	user          string
-	lastCmd       string
-	closeAfter    bool
-	isMonitor     bool
-	noEvict       bool
-	created       time.Time
-	qbuf          int
-	argvMem       int
+	name           string
+	libName        string
+	libVer         string
+	db             int
+	authenticated  bool
+	user           string
+	lastCmd        string
+	closeAfter     bool
+	isMonitor      bool
+	subChannels    map[string]struct{}
+	subPatterns    map[string]struct{}
+	inExec         bool // running the commands queued by MULTI
+	inMulti        bool
+	multiErr       bool // a command failed to queue: EXEC aborts
+	multiQueue     [][][]byte
+	watched        []watchedKey
+	dirtyCAS       bool // a watched key was modified
+	outClosed      bool // disconnected for overcoming output limits
+	softLimitSince time.Time
+	noEvict        bool
+	created        time.Time
+	qbuf           int
+	argvMem        int
 
 	w      resp.Writer
 	parser resp.Parser
@@ -146,6 +156,9 @@ func (c *Client) serve() {
 				c.replyError("ERR " + pe.Error())
 				c.closeAfter = true
 			}
+			if c.outWake != nil {
+				c.queueOwnOutput()
+			}
 			s.mu.Unlock()
 			if c.w.Len() > 0 {
 				if !c.flush() {
@@ -187,6 +200,8 @@ func (c *Client) cleanup() {
 	if c.isMonitor {
 		delete(s.monitors, c)
 	}
+	c.unsubscribeAll()
+	c.unwatchAll()
 	s.mu.Unlock()
 	c.conn.Close()
 	if c.outWake != nil {
@@ -223,38 +238,4 @@ func (c *Client) replyError(msg string) {
 	if len(s.stats.errorCodes) < 128 || s.stats.errorCodes[code] > 0 {
 		s.stats.errorCodes[code]++
 	}
-}
-
-// pushAsync queues bytes produced by another client (MONITOR) for this
-// connection; s.mu is held by the caller.
-func (c *Client) pushAsync(b []byte) {
-	c.outMu.Lock()
-	c.out = append(c.out, b...)
-	c.outMu.Unlock()
-	select {
-	case c.outWake <- struct{}{}:
-	default:
-	}
-}
-
-// startAsyncWriter starts the goroutine that drains c.out.
-func (c *Client) startAsyncWriter() {
-	if c.outWake != nil {
-		return
-	}
-	wake := make(chan struct{}, 1)
-	c.outWake = wake
-	go func() {
-		for range wake {
-			c.outMu.Lock()
-			b := c.out
-			c.out = nil
-			c.outMu.Unlock()
-			if len(b) > 0 {
-				if _, err := c.conn.Write(b); err != nil {
-					c.conn.Close()
-				}
-			}
-		}
-	}()
 }

@@ -37,6 +37,16 @@ func cmdPing(c *Client, args [][]byte) {
 		c.replyError(errWrongArgs("ping"))
 		return
 	}
+	if c.w.Proto == 2 && c.subscribed() {
+		c.w.Array(2)
+		c.w.BulkString("pong")
+		if len(args) == 2 {
+			c.w.Bulk(args[1])
+		} else {
+			c.w.BulkString("")
+		}
+		return
+	}
 	if len(args) == 2 {
 		c.w.Bulk(args[1])
 		return
@@ -61,6 +71,8 @@ func cmdReset(c *Client, args [][]byte) {
 		delete(s.monitors, c)
 	}
 	c.noEvict = false
+	c.unsubscribeAll()
+	c.discardMulti()
 	c.user = "default"
 	c.authenticated = s.set.RequirePass == ""
 	c.w.Simple("RESET")

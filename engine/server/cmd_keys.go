@@ -51,10 +51,10 @@ func cmdDel(c *Client, args [][]byte) {
 	for _, k := range args[1:] {
 		// Expire first so an expired key is not counted as deleted.
 		if db.Lookup(&c.srv.ctx, k) != nil && db.DeleteBytes(k) {
+			c.written(k, notifyGeneric, "del")
 			n++
 		}
 	}
-	c.srv.dirty += int64(n)
 	c.w.Int(int64(n))
 }
 
@@ -112,7 +112,8 @@ func (c *Client) rename(args [][]byte, nx bool) {
 	if hasExpire {
 		db.SetExpire(dst, when)
 	}
-	c.srv.dirty++
+	c.written(src, notifyGeneric, "rename_from")
+	c.written(dst, notifyGeneric, "rename_to")
 	if nx {
 		c.w.Int(1)
 	} else {
@@ -319,10 +320,11 @@ func (c *Client) expireGeneric(args [][]byte, base int64, unit int) {
 	}
 	if when <= c.srv.ctx.Now && !c.srv.isReplica() {
 		db.DeleteBytes(key)
+		c.written(key, notifyGeneric, "del")
 	} else {
 		db.SetExpire(key, when)
+		c.written(key, notifyGeneric, "expire")
 	}
-	c.srv.dirty++
 	c.w.Int(1)
 }
 
@@ -356,7 +358,7 @@ func (c *Client) ttlGeneric(key []byte, ms, abs bool) {
 func cmdPersist(c *Client, args [][]byte) {
 	db := c.curDB()
 	if db.Lookup(&c.srv.ctx, args[1]) != nil && db.Persist(args[1]) {
-		c.srv.dirty++
+		c.written(args[1], notifyGeneric, "persist")
 		c.w.Int(1)
 		return
 	}
@@ -418,6 +420,8 @@ func cmdCopy(c *Client, args [][]byte) {
 		dst.SetExpire(args[2], when)
 	}
 	s.dirty++
+	s.keyModified(dst.ID, args[2])
+	s.notifyKeyspace(notifyGeneric, "copy_to", args[2], dst.ID)
 	c.w.Int(1)
 }
 

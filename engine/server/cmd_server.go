@@ -60,6 +60,7 @@ func cmdFlushDB(c *Client, args [][]byte) {
 	}
 	db := c.curDB()
 	c.srv.dirty += int64(db.Len())
+	c.srv.dbFlushed(c.db)
 	db.Flush()
 	c.w.OK()
 }
@@ -70,6 +71,7 @@ func cmdFlushAll(c *Client, args [][]byte) {
 	}
 	for _, db := range c.srv.dbs {
 		c.srv.dirty += int64(db.Len())
+		c.srv.dbFlushed(db.ID)
 		db.Flush()
 	}
 	c.srv.dirty++
@@ -93,6 +95,7 @@ func cmdSwapDB(c *Client, args [][]byte) {
 		return
 	}
 	if a != b {
+		s.dbFlushed(int(a), int(b))
 		s.dbs[a].Swap(s.dbs[b])
 		s.dbs[a].ID, s.dbs[b].ID = int(a), int(b)
 		s.dirty++

@@ -212,7 +212,10 @@ func (c *Client) setGeneric(key, val []byte, flags int, expire []byte, name stri
 	if expire != nil {
 		db.SetExpire(key, when)
 	}
-	s.dirty++
+	c.written(key, notifyString, "set")
+	if expire != nil {
+		c.srv.notifyKeyspace(notifyGeneric, "expire", key, c.db)
+	}
 	switch {
 	case intReply:
 		c.w.Int(1)
@@ -248,7 +251,7 @@ func cmdGetDel(c *Client, args [][]byte) {
 	}
 	c.w.BulkString(v.Str)
 	c.curDB().DeleteBytes(args[1])
-	c.srv.dirty++
+	c.written(args[1], notifyGeneric, "del")
 }
 
 func cmdGetEx(c *Client, args [][]byte) {
@@ -276,13 +279,13 @@ func cmdGetEx(c *Client, args [][]byte) {
 	switch {
 	case expire != nil && when <= c.srv.ctx.Now && !c.srv.isReplica():
 		db.DeleteBytes(args[1])
-		c.srv.dirty++
+		c.written(args[1], notifyGeneric, "del")
 	case expire != nil:
 		db.SetExpire(args[1], when)
-		c.srv.dirty++
+		c.written(args[1], notifyGeneric, "expire")
 	case flags&setPersist != 0:
 		if db.Persist(args[1]) {
-			c.srv.dirty++
+			c.written(args[1], notifyGeneric, "persist")
 		}
 	}
 }
@@ -308,7 +311,9 @@ func cmdMSet(c *Client, args [][]byte) {
 	for i := 1; i < len(args); i += 2 {
 		db.SetString(&c.srv.ctx, args[i], args[i+1], false)
 	}
-	c.srv.dirty += int64(len(args) / 2)
+	for i := 1; i < len(args); i += 2 {
+		c.written(args[i], notifyString, "set")
+	}
 	c.w.OK()
 }
 
@@ -327,7 +332,9 @@ func cmdMSetNX(c *Client, args [][]byte) {
 	for i := 1; i < len(args); i += 2 {
 		db.SetString(&c.srv.ctx, args[i], args[i+1], false)
 	}
-	c.srv.dirty += int64(len(args) / 2)
+	for i := 1; i < len(args); i += 2 {
+		c.written(args[i], notifyString, "set")
+	}
 	c.w.Int(1)
 }
 
@@ -376,7 +383,7 @@ func (c *Client) incrBy(key []byte, by int64) {
 	var tmp [24]byte
 	val := strconv.AppendInt(tmp[:0], sum, 10)
 	db.SetString(&c.srv.ctx, key, val, true)
-	c.srv.dirty++
+	c.written(key, notifyString, "incrby")
 	c.w.Int(sum)
 }
 
@@ -417,7 +424,7 @@ func cmdIncrByFloat(c *Client, args [][]byte) {
 	}
 	out := formatLongDouble(sum)
 	db.SetString(&c.srv.ctx, args[1], []byte(out), true)
-	c.srv.dirty++
+	c.written(args[1], notifyString, "incrbyfloat")
 	c.w.BulkString(out)
 }
 
@@ -436,7 +443,7 @@ func cmdAppend(c *Client, args [][]byte) {
 	v := db.Lookup(&c.srv.ctx, args[1])
 	if v == nil {
 		db.SetString(&c.srv.ctx, args[1], args[2], false)
-		c.srv.dirty++
+		c.written(args[1], notifyString, "append")
 		c.w.Int(int64(len(args[2])))
 		return
 	}
@@ -449,7 +456,7 @@ func cmdAppend(c *Client, args [][]byte) {
 	}
 	v.Str = v.Str + string(args[2])
 	v.MarkRaw()
-	c.srv.dirty++
+	c.written(args[1], notifyString, "append")
 	c.w.Int(int64(len(v.Str)))
 }
 
@@ -524,7 +531,7 @@ func cmdSetRange(c *Client, args [][]byte) {
 		copy(buf[offset:], val)
 		v = db.SetString(&c.srv.ctx, args[1], buf, false)
 		v.MarkRaw()
-		c.srv.dirty++
+		c.written(args[1], notifyString, "setrange")
 		c.w.Int(int64(len(buf)))
 		return
 	}
@@ -545,7 +552,7 @@ func cmdSetRange(c *Client, args [][]byte) {
 	copy(buf[offset:], val)
 	v.Str = string(buf)
 	v.MarkRaw()
-	c.srv.dirty++
+	c.written(args[1], notifyString, "setrange")
 	c.w.Int(size)
 }
 
@@ -593,7 +600,7 @@ func cmdSetBit(c *Client, args [][]byte) {
 		v.Str = string(buf)
 	}
 	v.MarkRaw()
-	c.srv.dirty++
+	c.written(args[1], notifyString, "setbit")
 	c.w.Int(int64(old))
 }
 

@@ -91,16 +91,24 @@ func (c *Client) exec(args [][]byte) {
 	s := c.srv
 	cmd := s.commands().lookup(args[0])
 	if cmd == nil {
+		c.flagTransaction()
 		c.replyError(errUnknownCommand(args))
 		return
 	}
 	if !arityOK(cmd.arity, len(args)) {
+		c.flagTransaction()
 		c.replyError(errWrongArgs(cmd.name))
 		c.rejected(cmd)
 		return
 	}
 	if !c.authenticated && cmd.flags&flagNoAuth == 0 {
+		c.flagTransaction()
 		c.replyError(errNoAuth)
+		c.rejected(cmd)
+		return
+	}
+	if c.w.Proto == 2 && c.subscribed() && !allowedWhileSubscribed(cmd.name) {
+		c.replyError("ERR Can't execute '" + fullName(cmd, args) + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
 		c.rejected(cmd)
 		return
 	}
@@ -109,16 +117,22 @@ func (c *Client) exec(args [][]byte) {
 		// ("client|setname").
 		sub := cmd.subs[strings.ToLower(string(args[1]))]
 		if sub == nil {
+			c.flagTransaction()
 			c.replyError(errUnknownSubcommand(string(args[1]), strings.ToUpper(cmd.name)))
 			c.rejected(cmd)
 			return
 		}
 		if !arityOK(sub.arity, len(args)) {
+			c.flagTransaction()
 			c.replyError(errWrongArgs(sub.name))
 			c.rejected(sub)
 			return
 		}
 		cmd = sub
+	}
+	if c.inMulti && queuesInMulti(cmd.name) {
+		c.queue(args)
+		return
 	}
 	if len(s.monitors) > 0 && cmd.flags&flagSkipMon == 0 {
 		s.feedMonitors(c, args)
@@ -149,4 +163,33 @@ func (s *Server) cmdStat(name string) *cmdStat {
 		s.stats.cmdStats[name] = st
 	}
 	return st
+}
+
+// allowedWhileSubscribed lists the commands a RESP2 client may send while
+// subscribed (processCommand in server.c).
+func allowedWhileSubscribed(name string) bool {
+	switch name {
+	case "ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe", "punsubscribe", "quit", "reset":
+		return true
+	}
+	return false
+}
+
+// fullName is the command's name as Redis prints it in errors
+// ("config|get" for subcommands).
+func fullName(cmd *command, args [][]byte) string {
+	if cmd.subs != nil && len(args) > 1 {
+		if sub := cmd.subs[strings.ToLower(string(args[1]))]; sub != nil {
+			return sub.name
+		}
+	}
+	return cmd.name
+}
+
+// flagTransaction makes a pending EXEC fail after a command could not be
+// queued.
+func (c *Client) flagTransaction() {
+	if c.inMulti {
+		c.multiErr = true
+	}
 }

@@ -1,5 +1,7 @@
 package server
 
+import "strings"
+
 // Error replies with Redis 7.0.15's exact wording. Messages that embed
 // arguments are built by the functions below.
 const (
@@ -76,4 +78,13 @@ func sanitize(b []byte) []byte {
 		}
 	}
 	return b
+}
+
+// errSubcommandSyntax is addReplySubcommandSyntaxError.
+func errSubcommandSyntax(args [][]byte) string {
+	sub := args[1]
+	if len(sub) > 128 {
+		sub = sub[:128]
+	}
+	return "ERR unknown subcommand or wrong number of arguments for '" + string(sanitize(sub)) + "'. Try " + strings.ToUpper(string(args[0])) + " HELP."
 }

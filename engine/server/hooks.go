@@ -33,12 +33,5 @@ func (c *Client) written(key []byte, class byte, event string) {
 // now serve them; list and sorted-set pushes call it after written.
 func (c *Client) keyReady(key []byte) { c.srv.signalKeyReady(c.db, key) }
 
-// keyModified invalidates WATCHes on key (Redis's signalModifiedKey).
-func (s *Server) keyModified(db int, key []byte) {}
-
-// notifyKeyspace publishes a keyspace notification when
-// notify-keyspace-events enables it.
-func (s *Server) notifyKeyspace(class byte, event string, key []byte, db int) {}
-
 // signalKeyReady queues key for serving blocked clients.
 func (s *Server) signalKeyReady(db int, key []byte) {}

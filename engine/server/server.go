@@ -48,6 +48,11 @@ type Settings struct {
 	HashMaxListpackEntries int64
 	HashMaxListpackValue   int64
 	SetMaxIntsetEntries    int64
+	// NotifyKeyspaceEvents holds the enabled notify-keyspace-events
+	// letters (K, E, g, $, l, s, h, z, x, e, t, m, d, n, A).
+	NotifyKeyspaceEvents string
+	// PubsubOutputLimit is client-output-buffer-limit pubsub.
+	PubsubOutputLimit OutputLimit
 }
 
 // Config is what the server needs from the configuration subsystem:
@@ -73,6 +78,8 @@ type Server struct {
 	dbs      []*keyspace.DB
 	clients  map[int64]*Client
 	monitors map[*Client]struct{}
+	ps       pubsub
+	watchers map[dbKey][]*Client
 	rnd      *mrand.Rand
 	ctx      keyspace.Ctx
 	stats    stats
@@ -121,6 +128,8 @@ func New(cfg Config, log *slog.Logger) *Server {
 		cfg:        cfg,
 		clients:    map[int64]*Client{},
 		monitors:   map[*Client]struct{}{},
+		ps:         newPubsub(),
+		watchers:   map[dbKey][]*Client{},
 		rnd:        mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), uint64(os.Getpid()))),
 		runID:      newRunID(),
 		startTime:  time.Now(),
@@ -350,6 +359,8 @@ func (s *Server) refreshCtx() {
 
 func (s *Server) onExpire(db *keyspace.DB, key string) {
 	s.stats.expiredKeys++
+	s.keyModified(db.ID, []byte(key))
+	s.notifyKeyspace(notifyExpired, "expired", []byte(key), db.ID)
 }
 
 func (s *Server) closeIdleClientsLocked() {

@@ -9,6 +9,8 @@ func buildCommands() commandTable {
 	t.add(serverCommands()...)
 	t.add(keyCommands()...)
 	t.add(stringCommands()...)
+	t.add(pubsubCommands()...)
+	t.add(multiCommands()...)
 	t.add(hashCommands()...)
 	t.add(listCommands()...)
 	t.add(setCommands()...)
