@@ -44,6 +44,11 @@ type Client struct {
 	qbuf           int
 	argvMem        int
 
+	blk       *blockState // non-nil while blocked (BLPOP...)
+	curCmd    *command    // the command being executed
+	curArgs   [][]byte
+	pendingIn []byte // input read while blocked
+
 	w      resp.Writer
 	parser resp.Parser
 
@@ -88,34 +93,53 @@ func (c *Client) serve() {
 	start, end := 0, 0
 	var argv [][]byte
 	var bounds []int // end index in argv of each parsed command
+	needRead := true
 	for {
-		if end == len(buf) {
+		if len(c.pendingIn) > 0 {
+			// Bytes read while the client was blocked.
 			if start > 0 {
 				end = copy(buf, buf[start:end])
 				start = 0
-			} else {
-				limit := s.queryBufferLimit()
-				if int64(len(buf)) >= limit {
-					s.log.Warn("closing client that reached max query buffer length", "id", c.id, "addr", c.addr, "qbuf", len(buf))
-					return
-				}
-				nb := make([]byte, min(int64(len(buf))*2, limit))
+			}
+			if end+len(c.pendingIn) > len(buf) {
+				nb := make([]byte, end+len(c.pendingIn))
 				copy(nb, buf[:end])
 				buf = nb
 			}
+			end += copy(buf[end:], c.pendingIn)
+			c.pendingIn = nil
+			needRead = false
 		}
-		n, err := c.conn.Read(buf[end:])
-		if n > 0 {
-			end += n
-			s.stats.netInput.Add(int64(n))
-			c.lastInteraction.Store(time.Now().UnixMilli())
-		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				s.log.Debug("client read error", "id", c.id, "addr", c.addr, "err", err)
+		if needRead {
+			if end == len(buf) {
+				if start > 0 {
+					end = copy(buf, buf[start:end])
+					start = 0
+				} else {
+					limit := s.queryBufferLimit()
+					if int64(len(buf)) >= limit {
+						s.log.Warn("closing client that reached max query buffer length", "id", c.id, "addr", c.addr, "qbuf", len(buf))
+						return
+					}
+					nb := make([]byte, min(int64(len(buf))*2, limit))
+					copy(nb, buf[:end])
+					buf = nb
+				}
 			}
-			return
+			n, err := c.conn.Read(buf[end:])
+			if n > 0 {
+				end += n
+				s.stats.netInput.Add(int64(n))
+				c.lastInteraction.Store(time.Now().UnixMilli())
+			}
+			if err != nil {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+					s.log.Debug("client read error", "id", c.id, "addr", c.addr, "err", err)
+				}
+				return
+			}
 		}
+		needRead = true
 		// Parse every complete request in the buffer.
 		var perr error
 		argv, bounds = argv[:0], bounds[:0]
@@ -138,34 +162,7 @@ func (c *Client) serve() {
 		}
 		if len(bounds) > 0 || (perr != nil && perr != resp.ErrIncomplete) {
 			c.qbuf = end - start
-			s.mu.Lock()
-			s.refreshCtx()
-			prev := 0
-			for _, b := range bounds {
-				if b > prev {
-					c.exec(argv[prev:b])
-				}
-				prev = b
-				if c.closeAfter {
-					break
-				}
-			}
-			var pe resp.ProtocolError
-			if errors.As(perr, &pe) && !c.closeAfter {
-				s.log.Info("protocol error from client", "id", c.id, "addr", c.addr, "err", pe.Error())
-				c.replyError("ERR " + pe.Error())
-				c.closeAfter = true
-			}
-			if c.outWake != nil {
-				c.queueOwnOutput()
-			}
-			s.mu.Unlock()
-			if c.w.Len() > 0 {
-				if !c.flush() {
-					return
-				}
-			}
-			if c.closeAfter {
+			if !c.runBatch(argv, bounds, perr) {
 				return
 			}
 		}
@@ -174,11 +171,49 @@ func (c *Client) serve() {
 			if len(buf) > readBufIdle*4 {
 				buf = make([]byte, readBufInitial)
 			}
-		} else if unauth && start < end && len(bounds) > 0 {
-			// More requests may already be buffered: loop without reading.
-			continue
+		} else if len(bounds) > 0 && perr == nil {
+			// More complete requests may already be buffered (the
+			// unauthenticated path parses one at a time).
+			needRead = false
 		}
 	}
+}
+
+// runBatch executes the parsed requests with the execution lock held,
+// waits out blocking commands, then writes the replies. It returns false
+// when the connection must close.
+func (c *Client) runBatch(argv [][]byte, bounds []int, perr error) bool {
+	s := c.srv
+	s.mu.Lock()
+	s.refreshCtx()
+	prev := 0
+	for _, b := range bounds {
+		if b > prev {
+			c.exec(argv[prev:b])
+		}
+		prev = b
+		if c.closeAfter {
+			break
+		}
+		if c.blk != nil && !c.waitUnblocked() {
+			s.mu.Unlock()
+			return false
+		}
+	}
+	var pe resp.ProtocolError
+	if errors.As(perr, &pe) && !c.closeAfter {
+		s.log.Info("protocol error from client", "id", c.id, "addr", c.addr, "err", pe.Error())
+		c.replyError("ERR " + pe.Error())
+		c.closeAfter = true
+	}
+	if c.outWake != nil {
+		c.queueOwnOutput()
+	}
+	s.mu.Unlock()
+	if c.w.Len() > 0 && !c.flush() {
+		return false
+	}
+	return !c.closeAfter
 }
 
 // authenticatedFast reads the auth state; it is only written by this
@@ -202,6 +237,9 @@ func (c *Client) cleanup() {
 	}
 	c.unsubscribeAll()
 	c.unwatchAll()
+	if c.blk != nil {
+		s.unblock(c)
+	}
 	s.mu.Unlock()
 	c.conn.Close()
 	if c.outWake != nil {

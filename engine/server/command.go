@@ -138,9 +138,13 @@ func (c *Client) exec(args [][]byte) {
 		s.feedMonitors(c, args)
 	}
 	c.lastCmd = cmd.name
+	c.curCmd, c.curArgs = cmd, args
 	errsBefore := s.stats.errorReplies
 	start := time.Now()
 	cmd.run(c, args)
+	if len(s.ready) > 0 && !c.inExec {
+		s.serveReady()
+	}
 	st := s.cmdStat(cmd.name)
 	st.calls++
 	st.usec += time.Since(start).Microseconds()

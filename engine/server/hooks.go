@@ -32,6 +32,3 @@ func (c *Client) written(key []byte, class byte, event string) {
 // keyReady tells clients blocked on key (BLPOP, BZPOPMIN...) that it may
 // now serve them; list and sorted-set pushes call it after written.
 func (c *Client) keyReady(key []byte) { c.srv.signalKeyReady(c.db, key) }
-
-// signalKeyReady queues key for serving blocked clients.
-func (s *Server) signalKeyReady(db int, key []byte) {}

@@ -112,7 +112,7 @@ func (s *Server) info(want map[string]bool, all bool) string {
 		ib.kv("maxclients", s.set.MaxClients)
 		ib.kv("client_recent_max_input_buffer", 0)
 		ib.kv("client_recent_max_output_buffer", 0)
-		ib.kv("blocked_clients", 0)
+		ib.kv("blocked_clients", s.stats.blockedClients)
 		ib.kv("tracking_clients", 0)
 		ib.kv("clients_in_timeout_table", 0)
 	}

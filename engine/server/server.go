@@ -80,6 +80,9 @@ type Server struct {
 	monitors map[*Client]struct{}
 	ps       pubsub
 	watchers map[dbKey][]*Client
+	blocked  map[dbKey][]*Client // clients parked on a key, in arrival order
+	ready    []dbKey
+	readySet map[dbKey]bool
 	rnd      *mrand.Rand
 	ctx      keyspace.Ctx
 	stats    stats
@@ -108,6 +111,7 @@ type stats struct {
 	keyspaceHits        int64
 	keyspaceMisses      int64
 	errorReplies        int64
+	blockedClients      int64
 	errorCodes          map[string]int64
 	netInput            atomic.Int64
 	netOutput           atomic.Int64
@@ -130,6 +134,8 @@ func New(cfg Config, log *slog.Logger) *Server {
 		monitors:   map[*Client]struct{}{},
 		ps:         newPubsub(),
 		watchers:   map[dbKey][]*Client{},
+		blocked:    map[dbKey][]*Client{},
+		readySet:   map[dbKey]bool{},
 		rnd:        mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), uint64(os.Getpid()))),
 		runID:      newRunID(),
 		startTime:  time.Now(),
