@@ -41,6 +41,8 @@ func (e *engineConfig) Settings() server.Settings {
 		HashMaxListpackEntries: c.HashMaxListpackEntries,
 		HashMaxListpackValue:   c.HashMaxListpackValue,
 		SetMaxIntsetEntries:    c.SetMaxIntsetEntries,
+		ZsetMaxListpackEntries: c.ZsetMaxListpackEntries,
+		ZsetMaxListpackValue:   c.ZsetMaxListpackValue,
 	}
 }
 

@@ -48,6 +48,10 @@ type Settings struct {
 	HashMaxListpackEntries int64
 	HashMaxListpackValue   int64
 	SetMaxIntsetEntries    int64
+	// Encoding thresholds of sorted sets (zset-max-listpack-entries,
+	// zset-max-listpack-value).
+	ZsetMaxListpackEntries int64
+	ZsetMaxListpackValue   int64
 	// NotifyKeyspaceEvents holds the enabled notify-keyspace-events
 	// letters (K, E, g, $, l, s, h, z, x, e, t, m, d, n, A).
 	NotifyKeyspaceEvents string
