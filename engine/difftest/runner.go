@@ -182,6 +182,12 @@ func (s *side) play(ctx context.Context, st Step) (outcome, error) {
 	switch {
 	case st.Kind == KindRead:
 		return s.read(ctx, c), nil
+	case st.Kind == KindSend:
+		if err := c.Send(ctx, EncodeCommand(st.Args)); err != nil {
+			s.drop()
+			return outcome{fail: classify(err)}, nil
+		}
+		return outcome{reply: &Reply{Raw: []byte("(sent)"), Type: '+'}}, nil
 	case st.Kind == KindRaw:
 		if err := c.Send(ctx, st.Raw); err != nil {
 			s.drop()

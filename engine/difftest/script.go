@@ -48,6 +48,9 @@ const (
 	// KindRead sends nothing and reads one reply (pushed pub/sub messages,
 	// the second confirmation of SUBSCRIBE a b).
 	KindRead
+	// KindSend sends Args and reads nothing: a blocking command whose
+	// reply a later !read collects.
+	KindSend
 )
 
 // Step is one executable line of a script.
@@ -91,6 +94,7 @@ const maxSleep = 5 * time.Second
 //	!config requirepass secret   extra server argument, only before the first step
 //	!skip-engine reason          the next step is not compared against the engine
 //	!read                        send nothing, read one reply (pushed messages)
+//	!send BLPOP k 0              send a command, read nothing (a later !read does)
 func ParseScript(name, text string) (*Script, error) {
 	s := &Script{Name: name}
 	skip := ""
@@ -159,6 +163,12 @@ func parseLine(line string) (st Step, cfg []string, reason string, err error) {
 		return st, nil, rest, nil
 	case "!read":
 		return Step{Kind: KindRead}, nil, "", nil
+	case "!send":
+		args, err := splitCommand(rest)
+		if err != nil {
+			return st, nil, "", err
+		}
+		return Step{Kind: KindSend, Args: args}, nil, "", nil
 	case "!sleep":
 		d, err := time.ParseDuration(rest)
 		if err != nil || d < 0 || d > maxSleep {

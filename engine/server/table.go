@@ -11,6 +11,7 @@ func buildCommands() commandTable {
 	t.add(stringCommands()...)
 	t.add(pubsubCommands()...)
 	t.add(multiCommands()...)
+	t.add(blockingCommands()...)
 	t.add(hashCommands()...)
 	t.add(listCommands()...)
 	t.add(setCommands()...)
