@@ -111,7 +111,12 @@ func (s *Server) serveReady() {
 				saved := cl.db
 				cl.db = k.db
 				cl.curCmd, cl.curArgs = b.cmd, b.args
+				cl.propRewritten = false
+				dirty := s.dirty
 				b.cmd.run(cl, b.args)
+				if s.dirty != dirty && cl.propRewritten && len(cl.propArgs) > 0 {
+					s.propagate(k.db, cl.propArgs...)
+				}
 				cl.db = saved
 				b.rerun = false
 				if b.reblocked {

@@ -44,10 +44,14 @@ type Client struct {
 	qbuf           int
 	argvMem        int
 
-	blk       *blockState // non-nil while blocked (BLPOP...)
-	curCmd    *command    // the command being executed
-	curArgs   [][]byte
-	pendingIn []byte // input read while blocked
+	blk     *blockState // non-nil while blocked (BLPOP...)
+	curCmd  *command    // the command being executed
+	curArgs [][]byte
+	// propArgs replaces the current command in the write stream when
+	// propRewritten is set (rewriteCommand).
+	propArgs      [][]byte
+	propRewritten bool
+	pendingIn     []byte // input read while blocked
 
 	w      resp.Writer
 	parser resp.Parser

@@ -321,9 +321,12 @@ func (c *Client) expireGeneric(args [][]byte, base int64, unit int) {
 	if when <= c.srv.ctx.Now && !c.srv.isReplica() {
 		db.DeleteBytes(key)
 		c.written(key, notifyGeneric, "del")
+		c.rewriteCommand(bDel, key)
 	} else {
 		db.SetExpire(key, when)
 		c.written(key, notifyGeneric, "expire")
+		prop := [][]byte{bPExpireAt, key, []byte(strconv.FormatInt(when, 10))}
+		c.rewriteCommand(append(prop, args[3:]...)...)
 	}
 	c.w.Int(1)
 }

@@ -215,6 +215,10 @@ func (c *Client) setGeneric(key, val []byte, flags int, expire []byte, name stri
 	c.written(key, notifyString, "set")
 	if expire != nil {
 		c.srv.notifyKeyspace(notifyGeneric, "expire", key, c.db)
+		// Replicate relative or absolute expiries as an absolute PXAT.
+		c.rewriteCommand(bSet, key, val, bPXAT, []byte(strconv.FormatInt(when, 10)))
+	} else if name == "getset" {
+		c.rewriteCommand(bSet, key, val)
 	}
 	switch {
 	case intReply:
@@ -252,6 +256,7 @@ func cmdGetDel(c *Client, args [][]byte) {
 	c.w.BulkString(v.Str)
 	c.curDB().DeleteBytes(args[1])
 	c.written(args[1], notifyGeneric, "del")
+	c.rewriteCommand(bDel, args[1])
 }
 
 func cmdGetEx(c *Client, args [][]byte) {
@@ -280,12 +285,15 @@ func cmdGetEx(c *Client, args [][]byte) {
 	case expire != nil && when <= c.srv.ctx.Now && !c.srv.isReplica():
 		db.DeleteBytes(args[1])
 		c.written(args[1], notifyGeneric, "del")
+		c.rewriteCommand(bDel, args[1])
 	case expire != nil:
 		db.SetExpire(args[1], when)
 		c.written(args[1], notifyGeneric, "expire")
+		c.rewriteCommand(bPExpireAt, args[1], []byte(strconv.FormatInt(when, 10)))
 	case flags&setPersist != 0:
 		if db.Persist(args[1]) {
 			c.written(args[1], notifyGeneric, "persist")
+			c.rewriteCommand(bPersist, args[1])
 		}
 	}
 }
@@ -425,6 +433,8 @@ func cmdIncrByFloat(c *Client, args [][]byte) {
 	out := formatLongDouble(sum)
 	db.SetString(&c.srv.ctx, args[1], []byte(out), true)
 	c.written(args[1], notifyString, "incrbyfloat")
+	// The float result depends on the platform: replicate the value.
+	c.rewriteCommand(bSet, args[1], []byte(out), bKeepTTL)
 	c.w.BulkString(out)
 }
 
@@ -695,3 +705,11 @@ func cmdBitCount(c *Client, args [][]byte) {
 	}
 	c.w.Int(int64(count))
 }
+
+var (
+	bSet       = []byte("SET")
+	bPXAT      = []byte("PXAT")
+	bKeepTTL   = []byte("KEEPTTL")
+	bPExpireAt = []byte("PEXPIREAT")
+	bPersist   = []byte("PERSIST")
+)

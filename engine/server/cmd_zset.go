@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/hactl/hactl/engine/glob"
 	"github.com/hactl/hactl/engine/keyspace"
@@ -667,6 +668,10 @@ func (c *Client) zpop(keys [][]byte, highest, emitKey bool, count int64, nested,
 		event = "zpopmax"
 	}
 	c.written(key, notifyZSet, event)
+	if emitKey {
+		// BZPOPMIN, BZMPOP, ZMPOP replicate as ZPOPMIN/ZPOPMAX key count.
+		c.rewriteCommand([]byte(strings.ToUpper(event)), key, []byte(strconv.FormatInt(count, 10)))
+	}
 	if z.Len() == 0 {
 		c.deleteEmptied(key)
 	}

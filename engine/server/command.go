@@ -140,8 +140,19 @@ func (c *Client) exec(args [][]byte) {
 	c.lastCmd = cmd.name
 	c.curCmd, c.curArgs = cmd, args
 	errsBefore := s.stats.errorReplies
+	dirtyBefore := s.dirty
+	c.propRewritten = false
 	start := time.Now()
 	cmd.run(c, args)
+	if s.dirty != dirtyBefore && cmd.name != "exec" {
+		if c.propRewritten {
+			if len(c.propArgs) > 0 {
+				s.propagate(c.db, c.propArgs...)
+			}
+		} else {
+			s.propagate(c.db, args...)
+		}
+	}
 	if len(s.ready) > 0 && !c.inExec {
 		s.serveReady()
 	}

@@ -90,9 +90,11 @@ func cmdExec(c *Client, args [][]byte) {
 	c.discardMulti()
 	c.w.Array(len(queue))
 	c.inExec = true
+	c.srv.beginExecPropagation()
 	for _, q := range queue {
 		c.exec(q)
 	}
+	c.srv.endExecPropagation()
 	c.inExec = false
 }
 

@@ -83,6 +83,7 @@ type Server struct {
 	clients  map[int64]*Client
 	monitors map[*Client]struct{}
 	ps       pubsub
+	str      stream
 	watchers map[dbKey][]*Client
 	blocked  map[dbKey][]*Client // clients parked on a key, in arrival order
 	ready    []dbKey
@@ -137,6 +138,7 @@ func New(cfg Config, log *slog.Logger) *Server {
 		clients:    map[int64]*Client{},
 		monitors:   map[*Client]struct{}{},
 		ps:         newPubsub(),
+		str:        stream{lastDB: -1},
 		watchers:   map[dbKey][]*Client{},
 		blocked:    map[dbKey][]*Client{},
 		readySet:   map[dbKey]bool{},
@@ -369,6 +371,7 @@ func (s *Server) refreshCtx() {
 
 func (s *Server) onExpire(db *keyspace.DB, key string) {
 	s.stats.expiredKeys++
+	s.propagateExpired(db.ID, key)
 	s.keyModified(db.ID, []byte(key))
 	s.notifyKeyspace(notifyExpired, "expired", []byte(key), db.ID)
 }
