@@ -22,7 +22,22 @@ func DescribeMachine(ctx context.Context, redisServer, engine string) Machine {
 		RedisVersion: commandLine(ctx, redisServer, "--version"),
 		Engine:       engine,
 		Date:         time.Now(),
+		LoadStart:    LoadAverage(),
 	}
+}
+
+// LoadAverage returns the first three fields of /proc/loadavg
+// ("1.33 1.40 1.25"), or "unknown".
+func LoadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func cpuModel() string {

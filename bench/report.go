@@ -36,6 +36,10 @@ type Machine struct {
 	// and git revision it was built from).
 	Engine string
 	Date   time.Time
+	// LoadStart and LoadEnd are the 1, 5 and 15 minute load averages
+	// before and after the measurements: other work on the machine makes
+	// the numbers noisier.
+	LoadStart, LoadEnd string
 }
 
 // Settings are the redis-benchmark parameters of a report.
@@ -140,7 +144,7 @@ func (r *Report) machineLines() []string {
 	m := r.Machine
 	return []string{
 		fmt.Sprintf("date: %s", m.Date.UTC().Format(time.RFC3339)),
-		fmt.Sprintf("machine: %d CPUs, %s", m.CPUs, m.CPUModel),
+		fmt.Sprintf("machine: %d CPUs, %s; load average (1/5/15 min) %s at start, %s at end", m.CPUs, m.CPUModel, m.LoadStart, m.LoadEnd),
 		fmt.Sprintf("go: %s; redis: %s", m.GoVersion, m.RedisVersion),
 		fmt.Sprintf("hactl-engine: %s", m.Engine),
 		fmt.Sprintf("redis-benchmark: -n %d -c %d, %d alternating rounds, median per op",

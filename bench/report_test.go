@@ -19,7 +19,8 @@ func sampleReport() *Report {
 		Machine: Machine{
 			CPUs: 2, CPUModel: "AMD EPYC", GoVersion: "go1.26.8",
 			RedisVersion: "Redis server v=7.0.15", Engine: "go build ./cmd/hactl-engine at 1ea8920",
-			Date: time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC),
+			Date:      time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC),
+			LoadStart: "1.33 1.40 1.25", LoadEnd: "1.90 1.52 1.30",
 		},
 		Settings: Settings{Requests: 200000, Clients: 50, Rounds: 3},
 		Rows: []Row{

@@ -243,6 +243,7 @@ func benchmark(ctx context.Context, o options, log *slog.Logger, stdout io.Write
 			return err
 		}
 	}
+	rep.Machine.LoadEnd = bench.LoadAverage()
 	if err := bench.RenderText(stdout, rep); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
