@@ -14,6 +14,10 @@ type DB struct {
 	expiresCursor uint64
 	// AvgTTL is the running estimate INFO keyspace reports (ms).
 	AvgTTL int64
+	// snap is the active snapshot, parity its visited-bit meaning (kept
+	// after it ends so new keys are stamped consistently).
+	snap   *Snapshot
+	parity bool
 }
 
 // NewDB returns an empty database.
@@ -76,6 +80,9 @@ func (db *DB) lookup(ctx *Ctx, key string, touch bool) *Value {
 	if v == nil {
 		return nil
 	}
+	if db.snap != nil {
+		db.preImage(key, v)
+	}
 	if v.HasExpire() && db.expired(ctx, key, v) {
 		if ctx.Replica {
 			return nil
@@ -104,6 +111,9 @@ func (db *DB) Exists(ctx *Ctx, key []byte) bool { return db.lookup(ctx, str(key)
 // expiry unless keepTTL. It returns the stored value.
 func (db *DB) SetString(ctx *Ctx, key, val []byte, keepTTL bool) *Value {
 	if v := db.keys.Get(str(key)); v != nil {
+		if db.snap != nil {
+			db.preImage(str(key), v)
+		}
 		if v.HasExpire() && !keepTTL {
 			db.expires.Delete(str(key))
 			v.flags &^= flagHasExpire
@@ -122,6 +132,7 @@ func (db *DB) SetString(ctx *Ctx, key, val []byte, keepTTL bool) *Value {
 	k := unsafe.String(unsafe.SliceData(buf), len(key))
 	p, _ := db.keys.GetOrAdd(k)
 	*p = Value{Type: TypeString, lru: ctx.LRU}
+	db.stampNew(p)
 	if len(val) > 0 {
 		p.Str = unsafe.String(&buf[len(key)], len(val))
 	}
@@ -131,24 +142,32 @@ func (db *DB) SetString(ctx *Ctx, key, val []byte, keepTTL bool) *Value {
 // Add stores v under key (copying key), replacing any previous value and
 // its expiry. It returns the stored value.
 func (db *DB) Add(ctx *Ctx, key []byte, v Value) *Value {
+	v.flags &^= flagHasExpire
+	v.lru = ctx.LRU
 	if old := db.keys.Get(str(key)); old != nil {
+		if db.snap != nil {
+			db.preImage(str(key), old)
+		}
 		if old.HasExpire() {
 			db.expires.Delete(str(key))
 		}
-		v.flags &^= flagHasExpire
-		v.lru = ctx.LRU
+		v.setVisited(old.visited())
 		*old = v
 		return old
 	}
 	p, _ := db.keys.GetOrAdd(string(key))
-	v.flags &^= flagHasExpire
-	v.lru = ctx.LRU
 	*p = v
+	db.stampNew(p)
 	return p
 }
 
 // Delete removes key and reports whether it existed (expired or not).
 func (db *DB) Delete(key string) bool {
+	if db.snap != nil {
+		if v := db.keys.Get(key); v != nil {
+			db.preImage(key, v)
+		}
+	}
 	v, ok := db.keys.Delete(key)
 	if ok && v.HasExpire() {
 		db.expires.Delete(key)
@@ -166,6 +185,9 @@ func (db *DB) SetExpire(key []byte, when int64) {
 		return
 	}
 	v := db.keys.Get(k)
+	if db.snap != nil {
+		db.preImage(k, v)
+	}
 	v.flags |= flagHasExpire
 	p, _ := db.expires.GetOrAdd(k)
 	*p = when
@@ -186,6 +208,9 @@ func (db *DB) Persist(key []byte) bool {
 	if v == nil || !v.HasExpire() {
 		return false
 	}
+	if db.snap != nil {
+		db.preImage(str(key), v)
+	}
 	v.flags &^= flagHasExpire
 	db.expires.Delete(str(key))
 	return true
@@ -193,6 +218,7 @@ func (db *DB) Persist(key []byte) bool {
 
 // Flush removes every key.
 func (db *DB) Flush() {
+	db.preImageAll()
 	db.keys.Clear()
 	db.expires.Clear()
 	db.expiresCursor = 0
@@ -201,6 +227,8 @@ func (db *DB) Flush() {
 
 // Swap exchanges the contents of two databases (SWAPDB).
 func (db *DB) Swap(other *DB) {
+	db.preImageAll()
+	other.preImageAll()
 	db.keys, other.keys = other.keys, db.keys
 	db.expires, other.expires = other.expires, db.expires
 	db.expiresCursor, other.expiresCursor = 0, 0

@@ -29,6 +29,8 @@ const (
 	// flagRaw marks a string modified in place (APPEND, SETRANGE, SETBIT):
 	// Redis reports such strings as "raw" whatever their size.
 	flagRaw
+	// flagVisited is the snapshot parity bit (see snapshot.go).
+	flagVisited
 )
 
 // Value is the value stored under a key. For strings, Str holds the bytes;
