@@ -20,6 +20,7 @@ package hash
 import (
 	"encoding/binary"
 	"math/rand/v2"
+	"slices"
 	"unsafe"
 
 	"github.com/hactl/hactl/engine/keyspace"
@@ -169,11 +170,14 @@ func (h *Hash) Set(field, value []byte, maxEntries, maxValue int64) bool {
 	added := true
 	if foff, voff := h.lpFind(field); foff >= 0 {
 		_, end := h.lpEntry(voff)
-		tail := h.lp[end:]
-		nb := make([]byte, 0, voff+binary.MaxVarintLen64+len(value)+len(tail))
-		nb = append(nb, h.lp[:voff]...)
-		nb = appendEntry(nb, value)
-		h.lp = append(nb, tail...)
+		var hdr [binary.MaxVarintLen64]byte
+		n := binary.PutUvarint(hdr[:], uint64(len(value)))
+		if end-voff == n+len(value) {
+			// Same size: overwrite in place, no allocation.
+			copy(h.lp[voff+n:end], value)
+		} else {
+			h.lp = slices.Replace(h.lp, voff, end, appendEntry(nil, value)...)
+		}
 		added = false
 	} else {
 		h.lp = appendEntry(appendEntry(h.lp, field), value)

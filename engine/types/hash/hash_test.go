@@ -120,11 +120,12 @@ func TestListpackOrderAndConversion(t *testing.T) {
 		h.Set([]byte(f), []byte("v"+f), 10, 10)
 	}
 	h.Set([]byte("y"), []byte("new"), 10, 10)
+	h.Set([]byte("z"), []byte("Z!"), 10, 10) // same size: in place
 	var order []string
 	for _, p := range h.Pairs() {
 		order = append(order, string(p.Field)+"="+string(p.Value))
 	}
-	if got := strings.Join(order, " "); got != "z=vz y=new x=vx" {
+	if got := strings.Join(order, " "); got != "z=Z! y=new x=vx" {
 		t.Fatalf("listpack order %q", got)
 	}
 	h.ConvertIfLonger([][]byte{[]byte("short"), []byte("loooong")}, 5)
