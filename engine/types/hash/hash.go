@@ -308,12 +308,3 @@ func (h *Hash) ScanStep(cursor uint64, fn func(field, value []byte)) uint64 {
 		fn(unsafe.Slice(unsafe.StringData(k), len(k)), h.dictValue(k, *vlen))
 	})
 }
-
-// Rehash advances an incremental rehash of the hashtable encoding by n
-// buckets (server cron); it reports whether one is still in progress.
-func (h *Hash) Rehash(n int) bool {
-	if h.d == nil {
-		return false
-	}
-	return h.d.Rehash(n)
-}

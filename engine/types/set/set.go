@@ -245,15 +245,6 @@ func (s *Set) ScanStep(cursor uint64, fn func(member, _ []byte)) uint64 {
 	})
 }
 
-// Rehash advances an incremental rehash of the hashtable encoding by n
-// buckets (server cron); it reports whether one is still in progress.
-func (s *Set) Rehash(n int) bool {
-	if s.d == nil {
-		return false
-	}
-	return s.d.Rehash(n)
-}
-
 // EmptyLike returns an empty set with the same encoding as s.
 func (s *Set) EmptyLike() *Set {
 	if s.d == nil {
