@@ -64,6 +64,23 @@ func (l *List) PushBack(b []byte) {
 	l.n++
 }
 
+// Push inserts b (copied) at the head (front) or at the tail.
+func (l *List) Push(b []byte, front bool) {
+	if front {
+		l.PushFront(b)
+	} else {
+		l.PushBack(b)
+	}
+}
+
+// Pop removes and returns the head (front) or tail element; see PopFront.
+func (l *List) Pop(front bool) ([]byte, bool) {
+	if front {
+		return l.PopFront()
+	}
+	return l.PopBack()
+}
+
 // edgeChunk returns a new chunk for a push of an entry of size bytes. A
 // list that already fills a chunk is likely to fill the next one, so that
 // one gets its full size at once; a list's first chunk starts small.
