@@ -43,6 +43,14 @@ type Ctx struct {
 	// OnExpire is called with a key deleted because it expired (the server
 	// propagates a DEL and counts expired_keys). May be nil.
 	OnExpire func(db *DB, key string)
+	// LFU selects access-frequency tracking (an LFU maxmemory policy):
+	// lookups update the logarithmic counter instead of the LRU clock.
+	// LFULogFactor and LFUDecayTime are lfu-log-factor and lfu-decay-time;
+	// Rand drives the counter's probabilistic increment (nil: global).
+	LFU          bool
+	LFULogFactor int
+	LFUDecayTime int
+	Rand         *rand.Rand
 }
 
 // Len is the number of keys (DBSIZE), expired-but-not-yet-deleted included.
@@ -91,7 +99,7 @@ func (db *DB) lookup(ctx *Ctx, key string, touch bool) *Value {
 		return nil
 	}
 	if touch {
-		v.lru = ctx.LRU
+		ctx.touch(v)
 	}
 	return v
 }
@@ -122,7 +130,7 @@ func (db *DB) SetString(ctx *Ctx, key, val []byte, keepTTL bool) *Value {
 		v.Obj = nil
 		v.Str = string(val)
 		v.flags &^= flagRaw
-		v.lru = ctx.LRU
+		v.lru = ctx.overwriteLRU(v.lru)
 		return v
 	}
 	// One allocation holds both the key and the value.
@@ -131,7 +139,7 @@ func (db *DB) SetString(ctx *Ctx, key, val []byte, keepTTL bool) *Value {
 	copy(buf[len(key):], val)
 	k := unsafe.String(unsafe.SliceData(buf), len(key))
 	p, _ := db.keys.GetOrAdd(k)
-	*p = Value{Type: TypeString, lru: ctx.LRU}
+	*p = Value{Type: TypeString, lru: ctx.newLRU()}
 	db.stampNew(p)
 	if len(val) > 0 {
 		p.Str = unsafe.String(&buf[len(key)], len(val))
@@ -143,11 +151,12 @@ func (db *DB) SetString(ctx *Ctx, key, val []byte, keepTTL bool) *Value {
 // its expiry. It returns the stored value.
 func (db *DB) Add(ctx *Ctx, key []byte, v Value) *Value {
 	v.flags &^= flagHasExpire
-	v.lru = ctx.LRU
+	v.lru = ctx.newLRU()
 	if old := db.keys.Get(str(key)); old != nil {
 		if db.snap != nil {
 			db.preImage(str(key), old)
 		}
+		v.lru = ctx.overwriteLRU(old.lru)
 		if old.HasExpire() {
 			db.expires.Delete(str(key))
 		}
