@@ -98,6 +98,7 @@ func TestLoadErrors(t *testing.T) {
 		off  int64
 	}{
 		{"garbage", "hello\r\n", ErrBadFormat, 0},
+		{"empty line", "\r\n", ErrBadFormat, 0},
 		{"garbage after a command", string(ok) + "x\r\n", ErrBadFormat, 27},
 		{"zero args", "*0\r\n", ErrBadFormat, 0},
 		{"negative args", "*-1\r\n", ErrBadFormat, 0},

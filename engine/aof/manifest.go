@@ -297,12 +297,14 @@ func (m *Manifest) Clone() *Manifest {
 
 // appendName writes a file name bare when it is made of printable,
 // non-blank bytes other than '\' and '"' (sdsneedsrepr is false), else
-// quoted with escapes as sdscatrepr, which splitargs reads back.
+// quoted with escapes as sdscatrepr, which splitargs reads back. One
+// deliberate difference: an empty name or one with a single quote is
+// quoted too (Redis writes it bare and then cannot read its own manifest).
 func appendName(b []byte, name string) []byte {
-	plain := true
+	plain := name != ""
 	for i := 0; i < len(name) && plain; i++ {
 		c := name[i]
-		plain = c > ' ' && c < 0x7f && c != '\\' && c != '"'
+		plain = c > ' ' && c < 0x7f && c != '\\' && c != '"' && c != '\''
 	}
 	if plain {
 		return append(b, name...)

@@ -84,10 +84,10 @@ func (r *Reader) Next() (args [][]byte, start int64, err error) {
 		if line == nil {
 			return nil, start, io.EOF
 		}
-		if line[0] == '#' {
+		if len(line) > 0 && line[0] == '#' {
 			continue
 		}
-		if line[0] != '*' {
+		if len(line) == 0 || line[0] != '*' {
 			return nil, start, r.bad(start, "expected '*', got %q", clip(line))
 		}
 		argc, ok := parseLen(line[1:])
@@ -114,7 +114,7 @@ func (r *Reader) readArgs(start, argc int64) ([][]byte, int64, error) {
 		if err != nil {
 			return nil, start, err
 		}
-		if line[0] != '$' {
+		if len(line) == 0 || line[0] != '$' {
 			return nil, start, r.bad(hdr, "expected '$', got %q", clip(line))
 		}
 		n, ok := parseLen(line[1:])
