@@ -32,7 +32,11 @@ func (e *engineConfig) Settings() server.Settings {
 		ConfigFile:             e.path,
 		MaxMemory:              int64(c.MaxMemory),
 		MaxMemoryPolicy:        c.MaxMemoryPolicy,
+		MaxMemorySamples:       c.MaxMemorySamples,
+		LFULogFactor:           c.LFULogFactor,
+		LFUDecayTime:           c.LFUDecayTime,
 		NotifyKeyspaceEvents:   config.NotifyLetters(c.NotifyKeyspaceEvents),
+		Persist:                persistSettings(c),
 		PubsubOutputLimit: server.OutputLimit{
 			Hard:        int64(c.ClientOutputBufferLimit[config.ClassPubSub].HardBytes),
 			Soft:        int64(c.ClientOutputBufferLimit[config.ClassPubSub].SoftBytes),
@@ -43,6 +47,8 @@ func (e *engineConfig) Settings() server.Settings {
 		SetMaxIntsetEntries:    c.SetMaxIntsetEntries,
 		ZsetMaxListpackEntries: c.ZsetMaxListpackEntries,
 		ZsetMaxListpackValue:   c.ZsetMaxListpackValue,
+		ACLFile:                c.ACLFile,
+		Users:                  c.Users,
 	}
 }
 

@@ -84,14 +84,21 @@ func run(args []string, stderr io.Writer) int {
 		}
 		defer os.Remove(cfg.PidFile)
 	}
+	// Serve while loading: clients get -LOADING until the data is in.
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	if err := srv.LoadData(); err != nil {
+		log.Error(err.Error())
+		srv.Abort()
+		<-done
+		return 1
+	}
 	log.Info("Ready to accept connections", "addrs", fmt.Sprint(srv.Addrs()))
 	if cfg.Supervised == "systemd" || cfg.Supervised == "auto" {
 		if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 			log.Warn("sd_notify failed", "err", err)
 		}
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
 	select {
 	case err = <-done:
 	case <-ctx.Done():

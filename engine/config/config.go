@@ -128,6 +128,7 @@ type Config struct {
 	ZsetMaxListpackValue    int64                   // zset-max-listpack-value / zset-max-ziplist-value
 	ActiveExpireEffort      int                     // active-expire-effort
 	ACLFile                 string                  // aclfile
+	Users                   [][]string              // user directives (arguments after "user")
 	TLSPort                 int                     // tls-port
 	TLSCertFile             string                  // tls-cert-file
 	TLSKeyFile              string                  // tls-key-file

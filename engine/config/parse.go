@@ -241,7 +241,13 @@ func (l *loader) other(file string, n int, key string, args []string) error {
 	case "rename-command":
 		return errAt("not supported by hactl-engine: restrict commands with ACL rules in the aclfile instead")
 	case "user":
-		return errAt("ACL users in the config file are not supported by hactl-engine yet: put them in the aclfile")
+		// Checked against the command table when the server starts, like
+		// Redis's ACLAppendUserForLoading.
+		if len(args) < 2 {
+			return errAt(errWrongArgs.redis)
+		}
+		l.c.Users = append(l.c.Users, append([]string(nil), args[1:]...))
+		return nil
 	case "loadmodule":
 		return errAt("modules are not supported by hactl-engine")
 	case "sentinel":

@@ -81,7 +81,7 @@ func newClient(s *Server, conn net.Conn) *Client {
 		created: s.clock(),
 	}
 	c.w.Proto = 2
-	c.authenticated = s.set.RequirePass == ""
+	c.authenticated = s.defaultAuthenticated()
 	c.lastInteraction.Store(c.created.UnixMilli())
 	return c
 }
@@ -214,6 +214,12 @@ func (c *Client) runBatch(argv [][]byte, bounds []int, perr error) bool {
 		c.queueOwnOutput()
 	}
 	s.mu.Unlock()
+	// Acknowledge only what the AOF holds (written; fsynced under
+	// appendfsync always). Concurrent batches share one write.
+	if err := s.flushAOF(); err != nil && s.aofAlways() {
+		s.log.Error("can't persist the AOF: not acknowledging the batch", "err", err)
+		return false
+	}
 	if c.w.Len() > 0 && !c.flush() {
 		return false
 	}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"crypto/subtle"
 	"strconv"
 	"strings"
 )
@@ -74,7 +73,7 @@ func cmdReset(c *Client, args [][]byte) {
 	c.unsubscribeAll()
 	c.discardMulti()
 	c.user = "default"
-	c.authenticated = s.set.RequirePass == ""
+	c.authenticated = s.defaultAuthenticated()
 	c.w.Simple("RESET")
 }
 
@@ -92,22 +91,6 @@ func cmdSelect(c *Client, args [][]byte) {
 	c.w.OK()
 }
 
-// checkPassword compares in constant time.
-func (s *Server) checkPassword(user, pass []byte) bool {
-	if string(user) != "default" {
-		return false
-	}
-	if s.set.RequirePass == "" {
-		return true // the default user is "nopass"
-	}
-	return subtle.ConstantTimeCompare(pass, []byte(s.set.RequirePass)) == 1
-}
-
-func (c *Client) authFailed(user []byte) {
-	c.srv.log.Warn("authentication failed", "client", c.addr, "user", string(user))
-	c.replyError(errWrongPass)
-}
-
 func cmdAuth(c *Client, args [][]byte) {
 	if len(args) > 3 {
 		c.replyError(errSyntax)
@@ -116,16 +99,13 @@ func cmdAuth(c *Client, args [][]byte) {
 	user, pass := []byte("default"), args[1]
 	if len(args) == 3 {
 		user, pass = args[1], args[2]
-	} else if c.srv.set.RequirePass == "" {
+	} else if c.srv.acl.Default().NoPass() {
 		c.replyError(errNoPassword)
 		return
 	}
-	if !c.srv.checkPassword(user, pass) {
-		c.authFailed(user)
+	if !c.authenticate(args[0], user, pass) {
 		return
 	}
-	c.authenticated = true
-	c.user = string(user)
 	c.w.OK()
 }
 
@@ -163,13 +143,8 @@ func cmdHello(c *Client, args [][]byte) {
 			return
 		}
 	}
-	if hasAuth {
-		if !s.checkPassword(user, pass) {
-			c.authFailed(user)
-			return
-		}
-		c.authenticated = true
-		c.user = string(user)
+	if hasAuth && !c.authenticate(args[0], user, pass) {
+		return
 	}
 	if !c.authenticated {
 		c.replyError(errHelloNoAuth)
@@ -426,7 +401,7 @@ func cmdClientKill(c *Client, args [][]byte) {
 			laddr = val
 		case "user":
 			user = val
-			if user != "default" {
+			if s.acl.User(user) == nil {
 				c.replyError("ERR No such user '" + val + "'")
 				return
 			}

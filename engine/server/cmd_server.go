@@ -174,18 +174,27 @@ func appendRepr(b, s []byte) []byte {
 }
 
 func cmdShutdown(c *Client, args [][]byte) {
+	var req shutdownRequest
 	for _, a := range args[1:] {
 		switch strings.ToLower(string(a)) {
-		case "nosave", "save", "now", "force", "abort":
+		case "nosave":
+			req.nosave = true
+		case "save":
+			req.save = true
+		case "now", "force", "abort":
 		default:
 			c.replyError(errSyntax)
 			return
 		}
 	}
+	if req.save && req.nosave {
+		c.replyError(errSyntax)
+		return
+	}
 	c.srv.log.Info("User requested shutdown...")
 	// Like Redis, a successful SHUTDOWN sends no reply: the connection is
 	// closed when the server exits.
-	c.srv.Shutdown()
+	c.srv.shutdown(req)
 }
 
 func (s *Server) debugAllowed(c *Client) bool {

@@ -130,6 +130,26 @@ func (c *Client) exec(args [][]byte) {
 		}
 		cmd = sub
 	}
+	if !c.aclCheck(cmd, args) {
+		return
+	}
+	if s.set.MaxMemory > 0 && c.denyOOM(cmd) {
+		return
+	}
+	if s.pst.loading && cmd.flags&flagLoading == 0 && c.id >= 0 {
+		c.flagTransaction()
+		c.replyError("LOADING Redis is loading the dataset in memory")
+		c.rejected(cmd)
+		return
+	}
+	if cmd.flags&flagWrite != 0 && c.id >= 0 {
+		if msg := s.writesRefused(); msg != "" {
+			c.flagTransaction()
+			c.replyError(msg)
+			c.rejected(cmd)
+			return
+		}
+	}
 	if c.inMulti && queuesInMulti(cmd.name) {
 		c.queue(args)
 		return

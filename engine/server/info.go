@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 var defaultInfoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"}
@@ -118,7 +119,7 @@ func (s *Server) info(want map[string]bool, all bool) string {
 	}
 	if on("memory") {
 		ib.section("Memory")
-		used := usedMemory()
+		used := s.usedMemory(time.Now())
 		rss := rssBytes()
 		frag := 0.0
 		if used > 0 {
@@ -173,30 +174,77 @@ func (s *Server) info(want map[string]bool, all bool) string {
 	}
 	if on("persistence") {
 		ib.section("Persistence")
-		for _, k := range []string{"loading", "async_loading", "current_cow_peak", "current_cow_size", "current_cow_size_age"} {
-			ib.kv(k, 0)
-		}
+		p := &s.pst
+		ib.kv("loading", boolInt(p.loading))
+		ib.kv("async_loading", 0)
+		ib.kv("current_cow_peak", 0)
+		ib.kv("current_cow_size", 0)
+		ib.kv("current_cow_size_age", 0)
 		ib.kv("current_fork_perc", "0.00")
-		ib.kv("current_save_keys_processed", 0)
-		ib.kv("current_save_keys_total", 0)
-		ib.kv("rdb_changes_since_last_save", s.dirty)
-		ib.kv("rdb_bgsave_in_progress", 0)
-		ib.kv("rdb_last_save_time", s.startTime.Unix())
-		ib.kv("rdb_last_bgsave_status", "ok")
-		ib.kv("rdb_last_bgsave_time_sec", -1)
-		ib.kv("rdb_current_bgsave_time_sec", -1)
-		for _, k := range []string{"rdb_saves", "rdb_last_cow_size", "rdb_last_load_keys_expired", "rdb_last_load_keys_loaded", "aof_enabled", "aof_rewrite_in_progress", "aof_rewrite_scheduled"} {
-			ib.kv(k, 0)
+		keysTotal, keysDone := int64(0), int64(0)
+		if s.snapJob != nil {
+			for _, db := range s.dbs {
+				keysTotal += int64(db.Len())
+			}
+			keysDone = s.snapJob.Keys
 		}
-		ib.kv("aof_last_rewrite_time_sec", -1)
-		ib.kv("aof_current_rewrite_time_sec", -1)
-		ib.kv("aof_last_bgrewrite_status", "ok")
-		ib.kv("aof_rewrites", 0)
+		ib.kv("current_save_keys_processed", keysDone)
+		ib.kv("current_save_keys_total", keysTotal)
+		if p.loading {
+			ib.kv("loading_start_time", p.loadingStart.Unix())
+			ib.kv("loading_loaded_keys", p.loadedKeys)
+		}
+		ib.kv("rdb_changes_since_last_save", s.dirty)
+		ib.kv("rdb_bgsave_in_progress", boolInt(p.bgsaveRunning))
+		lastSave := p.lastSave
+		if lastSave.IsZero() {
+			lastSave = s.startTime
+		}
+		ib.kv("rdb_last_save_time", lastSave.Unix())
+		ib.kv("rdb_last_bgsave_status", okErr(p.lastBgsaveOK || p.lastBgsaveTry.IsZero()))
+		ib.kv("rdb_last_bgsave_time_sec", secsOrMinus(p.lastBgsaveTry, p.lastBgsaveSecs))
+		cur := int64(-1)
+		if p.bgsaveRunning {
+			cur = int64(now.Sub(p.bgsaveStart).Seconds())
+		}
+		ib.kv("rdb_current_bgsave_time_sec", cur)
+		ib.kv("rdb_saves", p.rdbSaves)
+		ib.kv("rdb_last_cow_size", 0)
+		ib.kv("rdb_last_load_keys_expired", p.loadExpired)
+		ib.kv("rdb_last_load_keys_loaded", p.loadedKeys)
+		// hactl: the longest write pause caused by the last background
+		// snapshot (Redis reports its fork time as latest_fork_usec).
+		ib.kv("rdb_last_bgsave_max_pause_usec", p.lastMaxPause.Microseconds())
+		aofOn := s.aofW.Load() != nil
+		ib.kv("aof_enabled", boolInt(aofOn))
+		ib.kv("aof_rewrite_in_progress", boolInt(p.aofRewriting))
+		ib.kv("aof_rewrite_scheduled", boolInt(p.aofScheduled))
+		ib.kv("aof_last_rewrite_time_sec", secsOrMinus(p.aofRewriteStart, p.aofLastRewriteS))
+		curRw := int64(-1)
+		if p.aofRewriting {
+			curRw = int64(now.Sub(p.aofRewriteStart).Seconds())
+		}
+		ib.kv("aof_current_rewrite_time_sec", curRw)
+		ib.kv("aof_last_bgrewrite_status", okErr(p.aofLastRewriteOK || p.aofRewriteStart.IsZero()))
+		ib.kv("aof_rewrites", p.aofRewrites)
 		ib.kv("aof_rewrites_consecutive_failures", 0)
-		ib.kv("aof_last_write_status", "ok")
+		writeOK := true
+		if w := s.aofW.Load(); w != nil && w.Err() != nil {
+			writeOK = false
+		}
+		ib.kv("aof_last_write_status", okErr(writeOK))
 		ib.kv("aof_last_cow_size", 0)
 		ib.kv("module_fork_in_progress", 0)
 		ib.kv("module_fork_last_cow_size", 0)
+		if aofOn && p.aofStore != nil {
+			base, total := p.aofStore.Sizes()
+			ib.kv("aof_current_size", total)
+			ib.kv("aof_base_size", base)
+			ib.kv("aof_pending_rewrite", 0)
+			ib.kv("aof_buffer_length", 0)
+			ib.kv("aof_pending_bio_fsync", 0)
+			ib.kv("aof_delayed_fsync", 0)
+		}
 	}
 	if on("stats") {
 		ib.section("Stats")
@@ -218,7 +266,7 @@ func (s *Server) info(want map[string]bool, all bool) string {
 		ib.kv("expired_stale_perc", "0.00")
 		ib.kv("expired_time_cap_reached_count", 0)
 		ib.kv("expire_cycle_cpu_milliseconds", 0)
-		ib.kv("evicted_keys", 0)
+		ib.kv("evicted_keys", s.stats.evictedKeys)
 		ib.kv("evicted_clients", 0)
 		ib.kv("total_eviction_exceeded_time", 0)
 		ib.kv("current_eviction_exceeded_time", 0)
@@ -375,4 +423,18 @@ func humanBytes(n uint64) string {
 	default:
 		return fmt.Sprintf("%.2fT", f/(1024*1024*1024*1024))
 	}
+}
+
+func okErr(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "err"
+}
+
+func secsOrMinus(started time.Time, secs int64) int64 {
+	if started.IsZero() {
+		return -1
+	}
+	return secs
 }

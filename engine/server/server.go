@@ -11,10 +11,13 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/hactl/hactl/engine/acl"
+	"github.com/hactl/hactl/engine/aof"
 	"github.com/hactl/hactl/engine/keyspace"
 )
 
@@ -43,6 +46,11 @@ type Settings struct {
 	ConfigFile             string
 	MaxMemory              int64
 	MaxMemoryPolicy        string
+	// MaxMemorySamples is maxmemory-samples (0: 5); LFULogFactor and
+	// LFUDecayTime are lfu-log-factor and lfu-decay-time.
+	MaxMemorySamples int
+	LFULogFactor     int
+	LFUDecayTime     int
 	// Encoding thresholds of hashes and sets (hash-max-listpack-entries,
 	// hash-max-listpack-value, set-max-intset-entries).
 	HashMaxListpackEntries int64
@@ -57,6 +65,13 @@ type Settings struct {
 	NotifyKeyspaceEvents string
 	// PubsubOutputLimit is client-output-buffer-limit pubsub.
 	PubsubOutputLimit OutputLimit
+	// Persist holds the RDB and AOF directives.
+	Persist PersistSettings
+	// ACLFile is aclfile; Users holds the config file's user directives
+	// (the arguments after "user"); ACLLogMaxLen is acl-log-max-len.
+	ACLFile      string
+	Users        [][]string
+	ACLLogMaxLen int
 }
 
 // Config is what the server needs from the configuration subsystem:
@@ -74,6 +89,11 @@ type Server struct {
 	cfg Config
 	// cmds is the command table; immutable after New.
 	cmds commandTable
+	// acl holds the users; aclCmds maps the table to the ACL catalog.
+	acl     *acl.Store
+	aclCmds map[*command]*acl.Command
+	aclPass string // requirepass last applied to the default user
+	initErr error  // startup failure (ACL), reported by Listen
 
 	// mu is the execution lock: it guards everything below that is not
 	// atomic, and every command runs with it held.
@@ -84,16 +104,22 @@ type Server struct {
 	monitors map[*Client]struct{}
 	ps       pubsub
 	str      stream
-	watchers map[dbKey][]*Client
-	blocked  map[dbKey][]*Client // clients parked on a key, in arrival order
-	ready    []dbKey
-	readySet map[dbKey]bool
-	rnd      *mrand.Rand
-	ctx      keyspace.Ctx
-	stats    stats
-	dirty    int64 // changes since the last save
+	pst      persistState
+	snapJob  *snapshotJob // the snapshot being written, if any
+	aofW     atomic.Pointer[aof.Writer]
+	// aofAlwaysFlag mirrors appendfsync always for lock-free readers.
+	aofAlwaysFlag atomic.Bool
+	watchers      map[dbKey][]*Client
+	blocked       map[dbKey][]*Client // clients parked on a key, in arrival order
+	ready         []dbKey
+	readySet      map[dbKey]bool
+	rnd           *mrand.Rand
+	ctx           keyspace.Ctx
+	stats         stats
+	dirty         int64 // changes since the last save
 	// activeExpireOff is DEBUG SET-ACTIVE-EXPIRE 0.
 	activeExpireOff bool
+	ev              evictor // maxmemory state (evict.go)
 
 	maxBulk      atomic.Int64 // copy of ProtoMaxBulkLen for the parsers
 	nextClientID atomic.Int64
@@ -106,13 +132,14 @@ type Server struct {
 	clock        func() time.Time
 }
 
-type shutdownRequest struct{}
+type shutdownRequest struct{ save, nosave, abort bool }
 
 type stats struct {
 	connectionsReceived int64
 	commandsProcessed   int64
 	rejectedConns       int64
 	expiredKeys         int64
+	evictedKeys         int64
 	keyspaceHits        int64
 	keyspaceMisses      int64
 	errorReplies        int64
@@ -152,7 +179,13 @@ func New(cfg Config, log *slog.Logger) *Server {
 	// Redis's first clients are internal (scripting, functions): the first
 	// connection gets id 3. Matching it keeps CLIENT ID/HELLO identical.
 	s.nextClientID.Store(2)
+	s.pst.lastBgsaveOK = true
+	s.pst.aofLastRewriteOK = true
+	s.pst.lastSave = s.startTime
 	s.applySettings(cfg.Settings())
+	if err := s.initACL(); err != nil {
+		s.initErr = fmt.Errorf("ACL: %w", err)
+	}
 	s.stats.errorCodes = map[string]int64{}
 	s.stats.cmdStats = map[string]*cmdStat{}
 	return s
@@ -180,14 +213,20 @@ func (s *Server) applySettings(set Settings) {
 	}
 	s.set = set
 	s.maxBulk.Store(set.ProtoMaxBulkLen)
+	s.applyEvictionSettings()
+	s.aofAlwaysFlag.Store(strings.EqualFold(set.Persist.AppendFsync, "always"))
 	for len(s.dbs) < set.Databases {
 		s.dbs = append(s.dbs, keyspace.NewDB(len(s.dbs)))
 	}
+	s.syncRequirePass()
 }
 
 // Listen opens the configured listeners. It fails, naming the address,
 // when any of them cannot be opened.
 func (s *Server) Listen(ctx context.Context) error {
+	if s.initErr != nil {
+		return s.initErr
+	}
 	binds := s.set.Bind
 	if len(binds) == 0 {
 		binds = []string{"*", "-::*"}
@@ -250,11 +289,21 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer stopCron()
 	s.wg.Add(1)
 	go s.cron(cronCtx)
+	var req shutdownRequest
 	select {
 	case <-ctx.Done():
-	case <-s.shutdownCh:
+	case req = <-s.shutdownCh:
 	}
 	s.closing.Store(true)
+	var perr error
+	if !req.abort {
+		s.mu.Lock()
+		perr = s.shutdownPersist(req.save, req.nosave)
+		s.mu.Unlock()
+	}
+	if perr != nil {
+		s.log.Warn("Error trying to save the DB, can't exit.", "err", perr)
+	}
 	stopCron()
 	s.closeListeners()
 	s.mu.Lock()
@@ -263,6 +312,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.mu.Lock()
+	s.releaseMemoryLimit()
+	s.mu.Unlock()
 	s.log.Info("hactl-engine is now ready to exit, bye bye")
 	return nil
 }
@@ -353,6 +405,7 @@ func (s *Server) cron(ctx context.Context) {
 			db.Cron()
 		}
 		s.closeIdleClientsLocked()
+		s.persistCron(s.clock())
 		if s.set.Hz != hz {
 			hz = s.set.Hz
 			t.Reset(time.Second / time.Duration(hz))
@@ -392,10 +445,16 @@ func (s *Server) closeIdleClientsLocked() {
 	}
 }
 
-// Shutdown asks Serve to stop.
-func (s *Server) Shutdown() {
+// Abort stops Serve without saving anything (a failed start-up: saving
+// would overwrite the files that could not be loaded).
+func (s *Server) Abort() { s.shutdown(shutdownRequest{abort: true}) }
+
+// Shutdown asks Serve to stop, saving as configured.
+func (s *Server) Shutdown() { s.shutdown(shutdownRequest{}) }
+
+func (s *Server) shutdown(req shutdownRequest) {
 	select {
-	case s.shutdownCh <- shutdownRequest{}:
+	case s.shutdownCh <- req:
 	default:
 	}
 }

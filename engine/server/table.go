@@ -12,10 +12,12 @@ func buildCommands() commandTable {
 	t.add(pubsubCommands()...)
 	t.add(multiCommands()...)
 	t.add(blockingCommands()...)
+	t.add(persistCommands()...)
 	t.add(hashCommands()...)
 	t.add(listCommands()...)
 	t.add(setCommands()...)
 	t.add(zsetCommands()...)
+	t.add(aclCommands()...)
 	return t
 }
 
