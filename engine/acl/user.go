@@ -1,6 +1,7 @@
 package acl
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -124,6 +125,14 @@ func (s *selector) countCategory(cat *Catalog, c Category) (on, off int) {
 	return on, off
 }
 
+// appendUnique adds v to list unless it is already there.
+func appendUnique(list []string, v string) []string {
+	if slices.Contains(list, v) {
+		return list
+	}
+	return append(list, v)
+}
+
 func hasSpace(s string) bool {
 	return strings.ContainsAny(s, " \t\r\n") || strings.IndexByte(s, 0) >= 0
 }
@@ -154,13 +163,7 @@ func (s *selector) set(cat *Catalog, op string) string {
 		if hasSpace(pat) {
 			return msgSyntax
 		}
-		found := false
-		for _, c := range s.channels {
-			found = found || c == pat
-		}
-		if !found {
-			s.channels = append(s.channels, pat)
-		}
+		s.channels = appendUnique(s.channels, pat)
 	case len(op) > 1 && op[1] == '@' && (op[0] == '+' || op[0] == '-'):
 		c := ParseCategory(op[2:])
 		if c == 0 {
@@ -332,13 +335,7 @@ func (u *User) setRule(cat *Catalog, op string) string {
 		} else if !validHash(h) {
 			return msgBadHash
 		}
-		found := false
-		for _, p := range u.passwords {
-			found = found || p == h
-		}
-		if !found {
-			u.passwords = append(u.passwords, h)
-		}
+		u.passwords = appendUnique(u.passwords, h)
 		u.nopass = false
 	case op[0] == '<' || op[0] == '!':
 		h := op[1:]
