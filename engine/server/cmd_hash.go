@@ -346,6 +346,8 @@ func cmdHIncrByFloat(c *Client, args [][]byte) {
 	c.hashSet(h, args[2], []byte(out))
 	c.w.BulkString(out)
 	c.written(args[1], notifyHash, "hincrbyfloat")
+	// The float result depends on the platform: replicate the value.
+	c.rewriteCommand([]byte("HSET"), args[1], args[2], []byte(out))
 }
 
 func cmdHRandField(c *Client, args [][]byte) {

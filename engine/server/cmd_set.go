@@ -237,8 +237,11 @@ func (c *Client) randomMember(args [][]byte, pop bool) {
 		c.w.BulkString(s.Random(c.srv.rnd))
 		return
 	}
-	c.w.BulkString(s.Pop(c.srv.rnd))
+	m := s.Pop(c.srv.rnd)
+	c.w.BulkString(m)
 	c.written(args[1], notifySet, "spop")
+	// SPOP is random: replicate its effect.
+	c.rewriteCommand(bSRem, args[1], []byte(m))
 	if s.Len() == 0 {
 		c.deleteEmptied(args[1])
 	}
@@ -265,15 +268,20 @@ func (c *Client) spopCount(args [][]byte) {
 		c.replySet(c.union(s))
 		c.written(args[1], notifySet, "spop")
 		c.deleteEmptied(args[1])
+		c.rewriteCommand(bDel, args[1])
 		return
 	}
 	rnd := c.srv.rnd
 	c.w.Set(int(n))
 	if n*spopMoveStrategyMul <= size {
+		prop := [][]byte{bSRem, args[1]}
 		for range n {
-			c.w.BulkString(s.Pop(rnd))
+			m := s.Pop(rnd)
+			c.w.BulkString(m)
+			prop = append(prop, []byte(m))
 		}
 		c.written(args[1], notifySet, "spop")
+		c.rewriteCommand(prop...)
 		return
 	}
 	// Move size-n random members to a new set of the same encoding and
@@ -283,6 +291,11 @@ func (c *Client) spopCount(args [][]byte) {
 		kept = append(kept, s.Pop(rnd))
 	}
 	c.rangeReply(s)
+	prop := [][]byte{bSRem, args[1]}
+	for _, m := range s.Members() {
+		prop = append(prop, []byte(m))
+	}
+	c.rewriteCommand(prop...)
 	ns := s.EmptyLike()
 	for _, m := range kept {
 		c.setAdd(ns, []byte(m))
@@ -486,3 +499,5 @@ func (c *Client) sunionDiff(keys [][]byte, dst []byte, diff bool) {
 	}
 	c.setResult(res, dst, event)
 }
+
+var bSRem = []byte("SREM")
