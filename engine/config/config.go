@@ -114,6 +114,8 @@ type Config struct {
 	MaxMemory               uint64                  // maxmemory (bytes, 0 = no limit)
 	MaxMemoryPolicy         string                  // maxmemory-policy
 	MaxMemorySamples        int                     // maxmemory-samples
+	LFULogFactor            int                     // lfu-log-factor
+	LFUDecayTime            int                     // lfu-decay-time (minutes)
 	LazyfreeLazyEviction    bool                    // lazyfree-lazy-eviction
 	LazyfreeLazyExpire      bool                    // lazyfree-lazy-expire
 	LazyfreeLazyServerDel   bool                    // lazyfree-lazy-server-del
@@ -196,6 +198,8 @@ func Default() *Config {
 		MinReplicasMaxLag:       10,
 		MaxMemoryPolicy:         "noeviction",
 		MaxMemorySamples:        5,
+		LFULogFactor:            10,
+		LFUDecayTime:            1,
 		HashMaxListpackEntries:  512,
 		HashMaxListpackValue:    64,
 		ListMaxListpackSize:     -2,

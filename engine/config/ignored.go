@@ -57,8 +57,6 @@ var ignored = map[string]struct{}{
 	"latency-monitor-threshold":           {},
 	"latency-tracking":                    {},
 	"latency-tracking-info-percentiles":   {},
-	"lfu-decay-time":                      {},
-	"lfu-log-factor":                      {},
 	"list-compress-depth":                 {},
 	"list-max-ziplist-entries":            {},
 	"list-max-ziplist-value":              {},

@@ -221,6 +221,8 @@ var directives = []directive{
 	enumDir("maxmemory-policy", 0, []string{"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
 		"allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"}, func(c *Config) *string { return &c.MaxMemoryPolicy }),
 	intDir("maxmemory-samples", 0, 1, math.MaxInt32, func(c *Config) *int { return &c.MaxMemorySamples }),
+	intDir("lfu-log-factor", 0, 0, math.MaxInt32, func(c *Config) *int { return &c.LFULogFactor }),
+	intDir("lfu-decay-time", 0, 0, math.MaxInt32, func(c *Config) *int { return &c.LFUDecayTime }),
 	boolDir("lazyfree-lazy-eviction", 0, func(c *Config) *bool { return &c.LazyfreeLazyEviction }),
 	boolDir("lazyfree-lazy-expire", 0, func(c *Config) *bool { return &c.LazyfreeLazyExpire }),
 	boolDir("lazyfree-lazy-server-del", 0, func(c *Config) *bool { return &c.LazyfreeLazyServerDel }),

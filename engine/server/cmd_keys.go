@@ -458,7 +458,7 @@ func cmdObjectFreq(c *Client, args [][]byte) {
 		c.replyError(errLFUNotSelected)
 		return
 	}
-	c.w.Int(0)
+	c.w.Int(int64(keyspace.LFUDecrAndReturn(v.LRU(), keyspace.LFUMinutes(c.srv.ctx.Now), c.srv.set.LFUDecayTime)))
 }
 
 func cmdObjectIdletime(c *Client, args [][]byte) {
