@@ -55,6 +55,11 @@ const (
 	RedisSentinelConfig = "/etc/redis/sentinel.conf"
 	RedisDataDir        = "/var/lib/redis"
 	RedisUser           = "redis"
+	// The pid and log files Debian's units and logrotate expect.
+	RedisPidFile         = "/run/redis/redis-server.pid"
+	RedisLogFile         = "/var/log/redis/redis-server.log"
+	RedisSentinelPidFile = "/run/sentinel/redis-sentinel.pid"
+	RedisSentinelLogFile = "/var/log/redis/redis-sentinel.log"
 )
 
 // Paths on the hosts shared by both engines.
@@ -84,6 +89,10 @@ type File struct {
 type Params struct {
 	Host   string // inventory name of the host to render for
 	Master string // inventory name of the current master; "" means the inventory's initial master
+	// Root prefixes every path on the host, in file paths and in file
+	// contents. It is "" for real hosts; the process lab runs several hosts
+	// on one machine, each under its own root directory.
+	Root string
 }
 
 // backend is one server line of haproxy.cfg.
@@ -112,6 +121,10 @@ type view struct {
 	Redis            bool     // engine: redis
 	DataDir          string
 	SentinelDir      string
+	PidFile          string // engine: redis only
+	LogFile          string // engine: redis only
+	SentinelPidFile  string // engine: redis only
+	SentinelLogFile  string // engine: redis only
 	ResolveHostnames bool
 	Server           inventory.Server
 	Sentinel         inventory.Sentinel
@@ -136,6 +149,7 @@ func Render(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params) 
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
 	h := v.Host
+	at := func(path string) string { return p.Root + path }
 	root := "root:root"
 	svc := ServiceUser + ":" + ServiceUser
 	if v.Redis {
@@ -149,27 +163,27 @@ func Render(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params) 
 	var jobs []job
 	if h.Has(inventory.RoleEngine) {
 		if v.Redis {
-			jobs = append(jobs, job{tmpl: "engine.conf.tmpl", file: File{Path: RedisConfig, Mode: 0o600, Owner: svc}})
+			jobs = append(jobs, job{tmpl: "engine.conf.tmpl", file: File{Path: at(RedisConfig), Mode: 0o600, Owner: svc}})
 		} else {
 			jobs = append(jobs,
-				job{tmpl: "engine.conf.tmpl", file: File{Path: EngineConfig, Mode: 0o600, Owner: svc}},
-				job{tmpl: "unit.service.tmpl", file: File{Path: EngineUnit, Mode: 0o644, Owner: root},
-					unit: newUnit("hactl-engine: Redis-compatible server of service "+inv.Service, EngineBinary, EngineConfig, EngineDataDir)})
+				job{tmpl: "engine.conf.tmpl", file: File{Path: at(EngineConfig), Mode: 0o600, Owner: svc}},
+				job{tmpl: "unit.service.tmpl", file: File{Path: at(EngineUnit), Mode: 0o644, Owner: root},
+					unit: newUnit("hactl-engine: Redis-compatible server of service "+inv.Service, p.Root, EngineBinary, EngineConfig, EngineDataDir)})
 		}
-		jobs = append(jobs, job{tmpl: "sysctl.conf.tmpl", file: File{Path: SysctlConfig, Mode: 0o644, Owner: root}})
+		jobs = append(jobs, job{tmpl: "sysctl.conf.tmpl", file: File{Path: at(SysctlConfig), Mode: 0o644, Owner: root}})
 	}
 	if h.Has(inventory.RoleSentinel) {
 		if v.Redis {
-			jobs = append(jobs, job{tmpl: "sentinel.conf.tmpl", file: File{Path: RedisSentinelConfig, Mode: 0o600, Owner: svc, Seed: true}})
+			jobs = append(jobs, job{tmpl: "sentinel.conf.tmpl", file: File{Path: at(RedisSentinelConfig), Mode: 0o600, Owner: svc, Seed: true}})
 		} else {
 			jobs = append(jobs,
-				job{tmpl: "sentinel.conf.tmpl", file: File{Path: SentinelConfig, Mode: 0o600, Owner: svc}},
-				job{tmpl: "unit.service.tmpl", file: File{Path: SentinelUnit, Mode: 0o644, Owner: root},
-					unit: newUnit("hactl-sentinel: failover monitor of service "+inv.Service, SentinelBinary, SentinelConfig, SentinelDataDir)})
+				job{tmpl: "sentinel.conf.tmpl", file: File{Path: at(SentinelConfig), Mode: 0o600, Owner: svc}},
+				job{tmpl: "unit.service.tmpl", file: File{Path: at(SentinelUnit), Mode: 0o644, Owner: root},
+					unit: newUnit("hactl-sentinel: failover monitor of service "+inv.Service, p.Root, SentinelBinary, SentinelConfig, SentinelDataDir)})
 		}
 	}
 	if h.Has(inventory.RoleHAProxy) {
-		jobs = append(jobs, job{tmpl: "haproxy.cfg.tmpl", file: File{Path: HAProxyConfig, Mode: 0o600, Owner: root}})
+		jobs = append(jobs, job{tmpl: "haproxy.cfg.tmpl", file: File{Path: at(HAProxyConfig), Mode: 0o600, Owner: root}})
 	}
 	files := make([]File, 0, len(jobs))
 	for _, j := range jobs {
@@ -209,10 +223,10 @@ func newView(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params)
 		Host:        host,
 		IsMaster:    host.Name == master.Name,
 		MasterAddr:  master.AnnounceAddress(),
-		Bind:        append(append([]string{}, host.Bind...), "127.0.0.1"),
+		Bind:        bindAddrs(host.Bind),
 		Redis:       inv.Engine == inventory.EngineRedis,
-		DataDir:     EngineDataDir,
-		SentinelDir: SentinelDataDir,
+		DataDir:     p.Root + EngineDataDir,
+		SentinelDir: p.Root + SentinelDataDir,
 		Server:      inv.Server,
 		Sentinel:    inv.Sentinel,
 		HAProxy:     inv.HAProxy,
@@ -220,7 +234,9 @@ func newView(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params)
 		AuthHex:     hex.EncodeToString(respCommand("AUTH", sec.RequirePass)),
 	}
 	if v.Redis {
-		v.DataDir, v.SentinelDir = RedisDataDir, RedisDataDir
+		v.DataDir, v.SentinelDir = p.Root+RedisDataDir, p.Root+RedisDataDir
+		v.PidFile, v.LogFile = p.Root+RedisPidFile, p.Root+RedisLogFile
+		v.SentinelPidFile, v.SentinelLogFile = p.Root+RedisSentinelPidFile, p.Root+RedisSentinelLogFile
 	}
 	for _, e := range inv.HostsWith(inventory.RoleEngine) {
 		v.Backends = append(v.Backends, backend{Name: e.Name, Address: e.AnnounceAddress()})
@@ -231,14 +247,27 @@ func newView(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params)
 	return v, nil
 }
 
-// newUnit describes a hactl systemd unit.
-func newUnit(desc, binary, config, dataDir string) unit {
+// bindAddrs is the host's bind addresses followed by 127.0.0.1, unless one
+// of them is already a loopback address: hosts of the process lab live on
+// 127.0.0.81-83 of one machine and cannot all listen on 127.0.0.1 too.
+func bindAddrs(hostBind []string) []string {
+	out := append([]string{}, hostBind...)
+	for _, a := range hostBind {
+		if ip := net.ParseIP(a); ip != nil && ip.IsLoopback() {
+			return out
+		}
+	}
+	return append(out, "127.0.0.1")
+}
+
+// newUnit describes a hactl systemd unit; root prefixes its paths.
+func newUnit(desc, root, binary, config, dataDir string) unit {
 	return unit{
 		Description:    desc,
-		Binary:         binary,
-		Config:         config,
+		Binary:         root + binary,
+		Config:         root + config,
 		User:           ServiceUser,
-		DataDir:        dataDir,
+		DataDir:        root + dataDir,
 		StateDirectory: strings.TrimPrefix(dataDir, "/var/lib/"),
 	}
 }

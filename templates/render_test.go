@@ -180,3 +180,45 @@ func TestRespCommand(t *testing.T) {
 		t.Errorf("respCommand = %q; want %q", got, want)
 	}
 }
+
+// TestRenderLabRoot renders for the process lab: loopback addresses (no
+// extra 127.0.0.1 bind) and every path under a per-host root.
+func TestRenderLabRoot(t *testing.T) {
+	for _, engine := range []string{"hactl", "redis"} {
+		t.Run(engine, func(t *testing.T) {
+			inv, sec := example(t, func(s string) string {
+				s = strings.Replace(s, "engine: hactl", "engine: "+engine, 1)
+				s = strings.Replace(s, "provider: ssh", "provider: lab", 1)
+				return strings.NewReplacer("192.168.69.8", "127.0.0.8").Replace(s)
+			})
+			files, err := Render(inv, sec, Params{Host: "db02", Root: "/srv/lab/db02"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var all bytes.Buffer
+			for _, f := range files {
+				fmt.Fprintf(&all, "==> %s %04o %s seed=%v\n%s", f.Path, f.Mode, f.Owner, f.Seed, f.Content)
+			}
+			golden(t, "lab-"+engine+"-db02", all.Bytes())
+			if strings.Contains(all.String(), "127.0.0.1") {
+				t.Errorf("lab host binds 127.0.0.1, which the three lab hosts cannot share")
+			}
+		})
+	}
+}
+
+func TestBindAddrs(t *testing.T) {
+	tests := []struct {
+		in, want []string
+	}{
+		{[]string{"192.0.2.1"}, []string{"192.0.2.1", "127.0.0.1"}},
+		{[]string{"127.0.0.81"}, []string{"127.0.0.81"}},
+		{[]string{"192.0.2.1", "::1"}, []string{"192.0.2.1", "::1"}},
+		{nil, []string{"127.0.0.1"}},
+	}
+	for _, tt := range tests {
+		if got := bindAddrs(tt.in); strings.Join(got, " ") != strings.Join(tt.want, " ") {
+			t.Errorf("bindAddrs(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
