@@ -37,9 +37,6 @@ type rdbItem struct {
 // byte sizes of both files.
 func TestInteropRedis(t *testing.T) {
 	difftest.RequireRedis(t)
-	if testing.Short() {
-		t.Skip("interop test starts redis-server")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	keys := dataset(true)
