@@ -32,6 +32,12 @@ package server
 // server stops. The limit is process-wide: with several servers in one
 // process (tests) the last one configured wins.
 //
+// When eviction empties the keyspace and memory is still over the limit,
+// the evictor forces one collection (cheap then, at most once a second)
+// before answering OOM, since what remains is mostly the evicted keys'
+// garbage. The average key size is taken over the memory above the
+// baseline measured with an empty keyspace.
+//
 // Because a collection is needed before the collector has room again, the
 // evictor frees down to 15/16 of maxmemory once it starts (Redis frees
 // only down to maxmemory); without that margin a full cache would make the
@@ -49,6 +55,7 @@ package server
 
 import (
 	"math"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
@@ -77,6 +84,8 @@ type evictor struct {
 	objects  uint64    // heap objects bytes at readAt
 	overhead uint64    // runtime memory outside heap objects at readAt
 	cycles   uint64    // completed GC cycles at readAt
+	baseline uint64    // heap objects at the last reading with no keys
+	forcedGC time.Time // last collection forced with an empty keyspace
 	pending  []freed   // evicted bytes the collector may not have seen yet
 	limit    int64     // soft memory limit set by this server, 0: none
 	samples  [4]metrics.Sample
@@ -143,6 +152,9 @@ func (s *Server) readMemory(now time.Time) {
 		return 0
 	}
 	e.objects, e.cycles = val(0), val(3)
+	if s.totalKeys() == 0 {
+		e.baseline = e.objects
+	}
 	if total, released := val(1), val(2); total > released+e.objects {
 		e.overhead = total - released - e.objects
 	}
@@ -167,6 +179,11 @@ func (s *Server) readMemory(now time.Time) {
 // minus evictions the collector has not reclaimed yet.
 func (s *Server) usedMemory(now time.Time) uint64 {
 	s.readMemory(now)
+	if len(s.ev.pending) > 0 && s.totalKeys() == 0 {
+		// No key is left: the estimate of what evictions freed is moot,
+		// the heap holds the baseline plus their garbage.
+		s.ev.pending = s.ev.pending[:0]
+	}
 	var pending uint64
 	for _, f := range s.ev.pending {
 		pending += f.bytes
@@ -236,14 +253,26 @@ func (s *Server) performEvictions() bool {
 		return used <= limit
 	}
 	e.draining = true
-	keys := 0
-	for _, db := range s.dbs {
-		keys += db.Len()
-	}
+	keys := s.totalKeys()
 	if keys == 0 {
+		// Everything was evicted and memory is still over the limit,
+		// probably the garbage of the evicted keys: collect it (cheap with
+		// an empty keyspace, at most once a second) rather than refuse
+		// writes until the next collection.
+		if now.Sub(e.forcedGC) > time.Second {
+			e.forcedGC = now
+			runtime.GC()
+			e.readAt = time.Time{}
+			used = s.usedMemory(time.Now())
+		}
 		return used <= limit
 	}
-	perKey := max(used/uint64(keys), 1)
+	// The bytes of a key are estimated as the average over the memory
+	// above the empty-keyspace baseline.
+	perKey := uint64(1)
+	if used > e.baseline {
+		perKey = max((used-e.baseline)/uint64(keys), 1)
+	}
 	toFree := used - low
 	var freedBytes uint64
 	n := 0
@@ -269,6 +298,14 @@ func (s *Server) performEvictions() bool {
 		}
 	}
 	return ok
+}
+
+func (s *Server) totalKeys() int {
+	n := 0
+	for _, db := range s.dbs {
+		n += db.Len()
+	}
+	return n
 }
 
 // evictionCandidate picks the next key to evict under the current policy.
