@@ -164,9 +164,13 @@ func TestPlanHost(t *testing.T) {
 			"file /etc/hactl/engine.conf missing", "file /etc/systemd/system/hactl-engine.service missing",
 			"file /etc/redis/sentinel.conf missing", "daemon-reload systemd units changed",
 			"enable hactl-engine not enabled", "restart hactl-engine not running"}},
-		{"config changed", func(st *HostState) { st.Files["/etc/hactl/engine.conf"] = FileState{SHA256: "x", Mode: 0o600, Owner: "hactl:hactl"} },
+		{"config changed", func(st *HostState) {
+			st.Files["/etc/hactl/engine.conf"] = FileState{SHA256: "x", Mode: 0o600, Owner: "hactl:hactl"}
+		},
 			[]string{"file /etc/hactl/engine.conf content differs", "restart hactl-engine changed /etc/hactl/engine.conf"}},
-		{"mode changed", func(st *HostState) { st.Files["/etc/hactl/engine.conf"] = FileState{SHA256: sha256Hex([]byte("port 6379\n")), Mode: 0o644, Owner: "hactl:hactl"} },
+		{"mode changed", func(st *HostState) {
+			st.Files["/etc/hactl/engine.conf"] = FileState{SHA256: sha256Hex([]byte("port 6379\n")), Mode: 0o644, Owner: "hactl:hactl"}
+		},
 			[]string{"file /etc/hactl/engine.conf mode 0644, want 0600", "restart hactl-engine changed /etc/hactl/engine.conf"}},
 		{"binary changed", func(st *HostState) { st.Files["/usr/local/bin/hactl-engine"] = FileState{SHA256: "old", Mode: 0o755} },
 			[]string{"binary /usr/local/bin/hactl-engine content differs", "restart hactl-engine changed /usr/local/bin/hactl-engine"}},
