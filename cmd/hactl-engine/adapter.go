@@ -37,6 +37,7 @@ func (e *engineConfig) Settings() server.Settings {
 		LFUDecayTime:           c.LFUDecayTime,
 		NotifyKeyspaceEvents:   config.NotifyLetters(c.NotifyKeyspaceEvents),
 		Persist:                persistSettings(c),
+		Repl:                   replSettings(c),
 		PubsubOutputLimit: server.OutputLimit{
 			Hard:        int64(c.ClientOutputBufferLimit[config.ClassPubSub].HardBytes),
 			Soft:        int64(c.ClientOutputBufferLimit[config.ClassPubSub].SoftBytes),

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/hactl/hactl/engine/config"
 	"github.com/hactl/hactl/engine/server"
 )
@@ -27,4 +29,35 @@ func persistSettings(c *config.Config) server.PersistSettings {
 		p.Save = append(p.Save, server.SavePoint{Seconds: sp.Seconds, Changes: sp.Changes})
 	}
 	return p
+}
+
+// replSettings maps the replication directives.
+func replSettings(c *config.Config) server.ReplSettings {
+	sec := func(n int) time.Duration { return time.Duration(n) * time.Second }
+	return server.ReplSettings{
+		ReplicaOfHost:         c.ReplicaOfHost,
+		ReplicaOfPort:         c.ReplicaOfPort,
+		MasterAuth:            c.MasterAuth,
+		MasterUser:            c.MasterUser,
+		ReplicaReadOnly:       c.ReplicaReadOnly,
+		ReplicaServeStaleData: c.ReplicaServeStaleData,
+		ReplicaPriority:       c.ReplicaPriority,
+		ReplicaAnnounceIP:     c.ReplicaAnnounceIP,
+		ReplicaAnnouncePort:   c.ReplicaAnnouncePort,
+		Timeout:               sec(c.ReplTimeout),
+		PingPeriod:            sec(c.ReplPingReplicaPeriod),
+		BacklogSize:           c.ReplBacklogSize,
+		BacklogTTL:            sec(int(c.ReplBacklogTTL)),
+		DisklessSync:          c.ReplDisklessSync,
+		DisklessSyncDelay:     sec(c.ReplDisklessSyncDelay),
+		MinReplicasToWrite:    c.MinReplicasToWrite,
+		MinReplicasMaxLag:     sec(c.MinReplicasMaxLag),
+		ReplicaOutputLimit: server.OutputLimit{
+			Hard:        int64(c.ClientOutputBufferLimit[config.ClassReplica].HardBytes),
+			Soft:        int64(c.ClientOutputBufferLimit[config.ClassReplica].SoftBytes),
+			SoftSeconds: c.ClientOutputBufferLimit[config.ClassReplica].SoftSeconds,
+		},
+		SyncReplicas:        c.SyncReplicas,
+		SyncReplicasTimeout: time.Duration(c.SyncReplicasTimeoutMs) * time.Millisecond,
+	}
 }

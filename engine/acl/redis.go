@@ -8,6 +8,13 @@ package acl
 // @dangerous of CLIENT subcommands that our table does not flag admin).
 var ExtraCategories = map[string]Category{
 	"append":           ParseCategories("string"),
+	"wait":             ParseCategories("connection"),
+	"role":             ParseCategories("admin", "dangerous"),
+	"blpop":            ParseCategories("list", "blocking"),
+	"brpop":            ParseCategories("list", "blocking"),
+	"blmove":           ParseCategories("list", "blocking"),
+	"brpoplpush":       ParseCategories("list", "blocking"),
+	"blmpop":           ParseCategories("list", "blocking"),
 	"auth":             ParseCategories("connection"),
 	"bitcount":         ParseCategories("bitmap"),
 	"bzmpop":           ParseCategories("sortedset", "blocking"),

@@ -111,6 +111,8 @@ type Config struct {
 	ReplDisklessSyncDelay   int                     // repl-diskless-sync-delay (seconds)
 	MinReplicasToWrite      int                     // min-replicas-to-write / min-slaves-to-write
 	MinReplicasMaxLag       int                     // min-replicas-max-lag / min-slaves-max-lag
+	SyncReplicas            int                     // hactl-sync-replicas: replicas that must ACK a write before its reply
+	SyncReplicasTimeoutMs   int                     // hactl-sync-replicas-timeout (ms): then the client gets -NOREPLICAS
 	MaxMemory               uint64                  // maxmemory (bytes, 0 = no limit)
 	MaxMemoryPolicy         string                  // maxmemory-policy
 	MaxMemorySamples        int                     // maxmemory-samples
@@ -190,6 +192,7 @@ func Default() *Config {
 		ReplicaServeStaleData:   true,
 		ReplicaPriority:         100,
 		ReplTimeout:             60,
+		SyncReplicasTimeoutMs:   1000,
 		ReplPingReplicaPeriod:   10,
 		ReplBacklogSize:         1 << 20,
 		ReplBacklogTTL:          3600,

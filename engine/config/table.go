@@ -216,6 +216,9 @@ var directives = []directive{
 	boolDir("repl-diskless-sync", 0, func(c *Config) *bool { return &c.ReplDisklessSync }),
 	intDir("repl-diskless-sync-delay", 0, 0, math.MaxInt32, func(c *Config) *int { return &c.ReplDisklessSyncDelay }),
 	intDir("min-replicas-to-write", 0, 0, math.MaxInt32, func(c *Config) *int { return &c.MinReplicasToWrite }, "min-slaves-to-write"),
+	// hactl's own: synchronous acknowledgement by replicas.
+	intDir("hactl-sync-replicas", 0, 0, 1000, func(c *Config) *int { return &c.SyncReplicas }),
+	intDir("hactl-sync-replicas-timeout", 0, 1, math.MaxInt32, func(c *Config) *int { return &c.SyncReplicasTimeoutMs }),
 	intDir("min-replicas-max-lag", 0, 0, math.MaxInt32, func(c *Config) *int { return &c.MinReplicasMaxLag }, "min-slaves-max-lag"),
 	maxMemoryDirective(),
 	enumDir("maxmemory-policy", 0, []string{"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",

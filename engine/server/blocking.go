@@ -78,6 +78,9 @@ func (s *Server) unblock(c *Client) {
 	}
 	c.blk = nil
 	s.stats.blockedClients--
+	if c.wait != nil {
+		s.dropWaiter(c)
+	}
 }
 
 // signalKeyReady queues key for serving blocked clients (signalKeyAsReady).
@@ -142,8 +145,17 @@ func (c *Client) waitUnblocked() bool {
 	if c.outWake != nil {
 		c.queueOwnOutput()
 	}
+	// Take the replies so far out of c.w while the lock is held: once it
+	// is released, whoever serves this client writes into c.w.
+	earlier := append([]byte(nil), c.w.B...)
+	c.w.B = c.w.B[:0]
 	s.mu.Unlock()
-	ok := c.w.Len() == 0 || c.flush()
+	ok := true
+	if len(earlier) > 0 {
+		n, err := c.conn.Write(earlier)
+		s.stats.netOutput.Add(int64(n))
+		ok = err == nil
+	}
 	// Watch the connection while parked: a reader goroutine keeps what
 	// arrives (pipelined commands) and notices a hang-up.
 	closed := make(chan struct{})

@@ -47,6 +47,9 @@ type Client struct {
 	blk     *blockState // non-nil while blocked (BLPOP...)
 	curCmd  *command    // the command being executed
 	curArgs [][]byte
+	repl    *replicaInfo // set when this connection is a replica of ours
+	woff    int64        // replication offset after this client's last write (WAIT)
+	wait    *waitState   // pending WAIT or hactl-sync-replicas
 	// propArgs replaces the current command in the write stream when
 	// propRewritten is set (rewriteCommand).
 	propArgs      [][]byte
@@ -247,6 +250,9 @@ func (c *Client) cleanup() {
 	}
 	c.unsubscribeAll()
 	c.unwatchAll()
+	if c.repl != nil && c.repl.state != "" {
+		s.detachReplica(c)
+	}
 	if c.blk != nil {
 		s.unblock(c)
 	}

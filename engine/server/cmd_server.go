@@ -263,11 +263,21 @@ func cmdConfigSet(c *Client, args [][]byte) {
 		c.replyError(errWrongArgs("config|set"))
 		return
 	}
+	wasAOF := s.set.Persist.AppendOnly
 	if _, err := s.cfg.Set(pairs); err != nil {
 		c.replyError(err.Error())
 		return
 	}
 	s.applySettings(s.cfg.Settings())
+	if on := s.set.Persist.AppendOnly; on != wasAOF {
+		if on {
+			if err := s.startAOFRewrite(); err != nil {
+				s.log.Warn("can't turn on the AOF", "err", err)
+			}
+		} else if err := s.stopAOF(); err != nil {
+			s.log.Warn("error closing the AOF", "err", err)
+		}
+	}
 	c.w.OK()
 }
 

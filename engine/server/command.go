@@ -142,6 +142,27 @@ func (c *Client) exec(args [][]byte) {
 		c.rejected(cmd)
 		return
 	}
+	if s.isReplica() && c.id >= 0 {
+		if s.set.Repl.ReplicaReadOnly && cmd.flags&flagWrite != 0 {
+			c.flagTransaction()
+			c.replyError(errReadOnly)
+			c.rejected(cmd)
+			return
+		}
+		if !s.set.Repl.ReplicaServeStaleData && !s.linkUp() && cmd.flags&flagStale == 0 {
+			c.flagTransaction()
+			c.replyError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
+			c.rejected(cmd)
+			return
+		}
+	}
+	if cmd.flags&flagWrite != 0 && c.id >= 0 && !s.isReplica() && s.set.Repl.MinReplicasToWrite > 0 &&
+		s.set.Repl.MinReplicasMaxLag > 0 && s.goodReplicas() < s.set.Repl.MinReplicasToWrite {
+		c.flagTransaction()
+		c.replyError("NOREPLICAS Not enough good replicas to write.")
+		c.rejected(cmd)
+		return
+	}
 	if cmd.flags&flagWrite != 0 && c.id >= 0 {
 		if msg := s.writesRefused(); msg != "" {
 			c.flagTransaction()
@@ -163,6 +184,8 @@ func (c *Client) exec(args [][]byte) {
 	dirtyBefore := s.dirty
 	c.propRewritten = false
 	start := time.Now()
+	replyMark := len(c.w.B)
+	offBefore := s.repl.offset
 	cmd.run(c, args)
 	if s.dirty != dirtyBefore && cmd.name != "exec" {
 		if c.propRewritten {
@@ -171,6 +194,12 @@ func (c *Client) exec(args [][]byte) {
 			}
 		} else {
 			s.propagate(c.db, args...)
+		}
+	}
+	if s.repl.offset != offBefore {
+		c.woff = s.repl.offset
+		if s.set.Repl.SyncReplicas > 0 && c.id >= 0 && !c.inExec && !s.isReplica() && c.blk == nil {
+			c.holdForSyncReplicas(replyMark)
 		}
 	}
 	if len(s.ready) > 0 && !c.inExec {

@@ -284,18 +284,7 @@ func (s *Server) info(want map[string]bool, all bool) string {
 		}
 	}
 	if on("replication") {
-		ib.section("Replication")
-		ib.kv("role", "master")
-		ib.kv("connected_slaves", 0)
-		ib.kv("master_failover_state", "no-failover")
-		ib.kv("master_replid", s.runID)
-		ib.kv("master_replid2", strings.Repeat("0", 40))
-		ib.kv("master_repl_offset", 0)
-		ib.kv("second_repl_offset", -1)
-		ib.kv("repl_backlog_active", 0)
-		ib.kv("repl_backlog_size", 1048576)
-		ib.kv("repl_backlog_first_byte_offset", 0)
-		ib.kv("repl_backlog_histlen", 0)
+		s.infoReplication(ib, now)
 	}
 	if on("cpu") {
 		ib.section("CPU")

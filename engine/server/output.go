@@ -42,6 +42,9 @@ func (c *Client) pushAsync(b []byte) {
 // overOutputLimit applies the pubsub class limits; s.mu is held.
 func (c *Client) overOutputLimit(pending int64) bool {
 	lim := c.srv.set.PubsubOutputLimit
+	if c.repl != nil && c.repl.state != "" {
+		lim = c.srv.set.Repl.ReplicaOutputLimit
+	}
 	if c.isMonitor || (lim.Hard == 0 && lim.Soft == 0) {
 		return false
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -352,7 +353,20 @@ func (s *Server) loadRDBStream(r io.Reader) (rdb.Summary, error) {
 			s.mu.Unlock()
 		}
 	}()
-	return rdb.Load(r, rdb.Funcs{
+	var replid string
+	replOff := int64(-1)
+	sum, err := rdb.Load(r, rdb.Funcs{
+		OnAux: func(key, value string) error {
+			switch key {
+			case "repl-id":
+				replid = value
+			case "repl-offset":
+				if n, err := strconv.ParseInt(value, 10, 64); err == nil {
+					replOff = n
+				}
+			}
+			return nil
+		},
 		OnKey: func(rec *rdb.Record) error {
 			if n++; n%1024 == 0 {
 				s.mu.Unlock()
@@ -362,6 +376,12 @@ func (s *Server) loadRDBStream(r io.Reader) (rdb.Summary, error) {
 			return s.loadRecord(rec, false)
 		},
 	})
+	if err == nil && len(replid) == 40 && replOff >= 0 {
+		// Keep the history of the saved dataset so a restarted node can
+		// continue with a partial resynchronization (Redis 7.0 does too).
+		s.repl.replid, s.repl.offset = replid, replOff
+	}
+	return sum, err
 }
 
 // LoadData loads the dataset at start-up: from the AOF when appendonly is
@@ -379,6 +399,7 @@ func (s *Server) LoadData() error {
 		s.mu.Unlock()
 	}()
 	t0 := time.Now()
+	defer s.startConfiguredReplication()
 	if p.AppendOnly {
 		if err := s.loadAOF(); err != nil {
 			return err
@@ -613,3 +634,13 @@ func (s *Server) shutdownPersist(save, nosave bool) error {
 // aofAlways is read without the lock (after a batch); applySettings
 // keeps it current.
 func (s *Server) aofAlways() bool { return s.aofAlwaysFlag.Load() }
+
+// startConfiguredReplication follows the replicaof directive after the
+// dataset is loaded.
+func (s *Server) startConfiguredReplication() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if h := s.set.Repl.ReplicaOfHost; h != "" && s.repl.link == nil {
+		s.startLink(h, s.set.Repl.ReplicaOfPort)
+	}
+}

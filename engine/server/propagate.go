@@ -14,7 +14,8 @@ import (
 // INCRBYFLOAT as SET ... KEEPTTL, a served BLPOP as LPOP...), exactly like
 // Redis 7.0, so that a replica or a reload reaches the same state.
 
-// Feed consumes the stream (the AOF writer, the replication backlog).
+// Feed consumes the stream (the AOF writer); replication is fed directly
+// (replFeed).
 // Write is called with the server lock held; b is only valid during the
 // call.
 type Feed interface {
@@ -26,8 +27,9 @@ type stream struct {
 	feeds  []Feed
 	lastDB int // database of the last propagated command, -1: none
 	buf    []byte
-	// offset counts every byte ever propagated (master_repl_offset).
-	offset int64
+	// fromMaster is set while a replica executes its master's stream:
+	// the master's own bytes are proxied to our replicas instead.
+	fromMaster bool
 	// inExec: MULTI is emitted before the first write of a transaction.
 	inExec, multiEmitted bool
 }
@@ -70,7 +72,9 @@ func (s *Server) appendSelect(b []byte, db int) []byte {
 
 // emit hands encoded bytes to every feed.
 func (s *Server) emit(b []byte) {
-	s.str.offset += int64(len(b))
+	if !s.str.fromMaster {
+		s.replFeed(b)
+	}
 	for _, f := range s.str.feeds {
 		f.Write(b)
 	}

@@ -67,6 +67,8 @@ type Settings struct {
 	PubsubOutputLimit OutputLimit
 	// Persist holds the RDB and AOF directives.
 	Persist PersistSettings
+	// Repl holds the replication directives.
+	Repl ReplSettings
 	// ACLFile is aclfile; Users holds the config file's user directives
 	// (the arguments after "user"); ACLLogMaxLen is acl-log-max-len.
 	ACLFile      string
@@ -105,6 +107,7 @@ type Server struct {
 	ps       pubsub
 	str      stream
 	pst      persistState
+	repl     replState
 	snapJob  *snapshotJob // the snapshot being written, if any
 	aofW     atomic.Pointer[aof.Writer]
 	// aofAlwaysFlag mirrors appendfsync always for lock-free readers.
@@ -182,6 +185,9 @@ func New(cfg Config, log *slog.Logger) *Server {
 	s.pst.lastBgsaveOK = true
 	s.pst.aofLastRewriteOK = true
 	s.pst.lastSave = s.startTime
+	s.repl.replid = newReplID()
+	s.repl.replid2 = strings.Repeat("0", 40)
+	s.repl.secondOffset = -1
 	s.applySettings(cfg.Settings())
 	if err := s.initACL(); err != nil {
 		s.initErr = fmt.Errorf("ACL: %w", err)
@@ -295,6 +301,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	case req = <-s.shutdownCh:
 	}
 	s.closing.Store(true)
+	s.mu.Lock()
+	s.stopLink()
+	s.mu.Unlock()
 	var perr error
 	if !req.abort {
 		s.mu.Lock()
@@ -406,6 +415,7 @@ func (s *Server) cron(ctx context.Context) {
 		}
 		s.closeIdleClientsLocked()
 		s.persistCron(s.clock())
+		s.replCron(s.clock())
 		if s.set.Hz != hz {
 			hz = s.set.Hz
 			t.Reset(time.Second / time.Duration(hz))
@@ -420,6 +430,7 @@ func (s *Server) refreshCtx() {
 	s.ctx.Now = now.UnixMilli()
 	s.ctx.LRU = uint32(now.Unix()) & (1<<24 - 1)
 	s.ctx.OnExpire = s.onExpire
+	s.ctx.Replica = s.repl.link != nil
 }
 
 func (s *Server) onExpire(db *keyspace.DB, key string) {

@@ -149,7 +149,7 @@ func (s *Server) rdbLimits() *rdb.Limits {
 
 // replInfoForRDB is the replication state saved in RDB aux fields.
 func (s *Server) replInfoForRDB() *rdb.ReplInfo {
-	return &rdb.ReplInfo{StreamDB: max(s.str.lastDB, 0), ID: s.runID, Offset: s.str.offset}
+	return &rdb.ReplInfo{StreamDB: max(s.str.lastDB, 0), ID: s.repl.replid, Offset: s.repl.offset}
 }
 
 // rdbEncoder writes RDB records.

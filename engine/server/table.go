@@ -13,6 +13,7 @@ func buildCommands() commandTable {
 	t.add(multiCommands()...)
 	t.add(blockingCommands()...)
 	t.add(persistCommands()...)
+	t.add(replCommands()...)
 	t.add(hashCommands()...)
 	t.add(listCommands()...)
 	t.add(setCommands()...)
@@ -24,14 +25,3 @@ func buildCommands() commandTable {
 func (s *Server) commands() commandTable { return s.cmds }
 
 func sortStrings(a []string) { sort.Strings(a) }
-
-// isReplica reports whether this server replicates from a master (always
-// false until replication lands).
-func (s *Server) isReplica() bool { return false }
-
-func (s *Server) roleName() string {
-	if s.isReplica() {
-		return "replica"
-	}
-	return "master"
-}
