@@ -41,7 +41,8 @@
 //     of a private bridge (hactl0, host side 10.77.0.1, no route out, no
 //     forwarding). The base rootfs is built once with debootstrap from the
 //     mirror apt already uses and cached as a tarball in Spec.CacheDir (kept
-//     by Down). Each node is an overlay on that base, in its own cgroup.
+//     by Down, removed by PurgeCache). Each node is an overlay on that base,
+//     in its own cgroup.
 //     Kill writes cgroup.kill (killing nspawn alone does not stop a
 //     container), Stop asks the container's systemd to power off, Isolate
 //     takes the node's bridge port down. SSH key, known_hosts and an

@@ -425,6 +425,7 @@ func (l *Lab) destroyLocked(ctx context.Context) error {
 	if err := l.drv.destroy(ctx, l); err != nil {
 		return err
 	}
+	l.logf("nodes removed in %s", since(t0))
 	if err := removeStateFiles(l.StateDir, l.st); err != nil {
 		return err
 	}

@@ -90,7 +90,7 @@ func (d nspawnDriver) create(ctx context.Context, l *Lab) error {
 		"-f", filepath.Join(l.StateDir, keyName)); err != nil {
 		return fmt.Errorf("lab: ssh key: %w", err)
 	}
-	if err := ensureBase(ctx, l, filepath.Join(l.StateDir, baseName)); err != nil {
+	if err := ensureBase(ctx, l); err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
 	l.logf("base ready in %s", since(t0))
@@ -160,7 +160,7 @@ func (nspawnDriver) prepare(l *Lab, i int) error {
 		}
 	}
 	if !n.Mounted {
-		opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", filepath.Join(l.StateDir, baseName), upper, work)
+		opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", baseDir(l.st.CacheDir, l.st.Packages), upper, work)
 		if err := syscall.Mount("overlay", root, "overlay", 0, opts); err != nil {
 			return fmt.Errorf("mount overlay on %s: %w", root, err)
 		}
@@ -203,7 +203,9 @@ func (nspawnDriver) prepare(l *Lab, i int) error {
 		}
 	}
 	if _, err := os.Stat(filepath.Join(root, "etc/ssh/ssh_host_ed25519_key")); err != nil {
-		if err := run(context.Background(), nil, "ssh-keygen", "-A", "-f", root); err != nil {
+		// ed25519 only: RSA key generation costs about a second per node.
+		if err := run(context.Background(), nil, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", n.Host.Name,
+			"-f", filepath.Join(root, "etc/ssh/ssh_host_ed25519_key")); err != nil {
 			return fmt.Errorf("host keys: %w", err)
 		}
 	}

@@ -48,6 +48,34 @@ func tarballPath(cacheDir string, pkgs []string) string {
 	return filepath.Join(cacheDir, "base-"+baseID(pkgs)+".tar.zst")
 }
 
+// baseDir is where the base rootfs of pkgs is kept extracted, the
+// read-only lower layer of every node's overlay. It is a cache like the
+// tarball: labs share it and Down keeps it (PurgeCache removes both).
+func baseDir(cacheDir string, pkgs []string) string {
+	return filepath.Join(cacheDir, "base-"+baseID(pkgs))
+}
+
+// readyMark marks a complete base dir.
+const readyMark = ".hactl-lab-ready"
+
+// PurgeCache removes the nspawn rootfs cache in cacheDir (tarballs and
+// extracted bases). Labs still running on a base keep working until Down,
+// but do not purge under them: their overlays lose their lower layer.
+func PurgeCache(cacheDir string) error {
+	for _, pat := range []string{"base-*.tar.zst", "base-*.tar.zst.tmp", "base-*"} {
+		m, err := filepath.Glob(filepath.Join(cacheDir, pat))
+		if err != nil {
+			return fmt.Errorf("lab: purge cache: %w", err)
+		}
+		for _, p := range m {
+			if err := os.RemoveAll(p); err != nil {
+				return fmt.Errorf("lab: purge cache: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
 // aptSourceFiles are read, in order, to find the mirror apt uses.
 var aptSourceFiles = []string{"/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"}
 
@@ -111,42 +139,64 @@ func mirrorFrom(text string) string {
 	return ""
 }
 
-// ensureBase puts the base rootfs in dir: from the cached tarball when
-// there is one, else debootstrap from the mirror, customized, then cached.
-func ensureBase(ctx context.Context, l *Lab, dir string) error {
+// ensureBase makes sure the extracted base rootfs exists in the cache:
+// from the cached tarball when there is one, else debootstrap from the
+// mirror, customized, then cached as a tarball too. It is built in a
+// temporary dir and renamed, so a half-built base is never used.
+func ensureBase(ctx context.Context, l *Lab) error {
 	pkgs := l.st.Packages
-	tarball := tarballPath(l.st.CacheDir, pkgs)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir, tarball := baseDir(l.st.CacheDir, pkgs), tarballPath(l.st.CacheDir, pkgs)
+	if _, err := os.Stat(filepath.Join(dir, readyMark)); err == nil {
+		l.logf("base rootfs %s (cached)", dir)
+		return nil
+	}
+	tmp := dir + ".tmp"
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("base rootfs: %w", err)
+	}
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return fmt.Errorf("base rootfs: %w", err)
 	}
 	t0 := time.Now()
 	if _, err := os.Stat(tarball); err == nil {
-		if err := run(ctx, nil, "tar", "-C", dir, "--numeric-owner", "-xpf", tarball, "--zstd"); err != nil {
+		if err := run(ctx, nil, "tar", "-C", tmp, "--numeric-owner", "-xpf", tarball, "--zstd"); err != nil {
 			return fmt.Errorf("extract cached base %s: %w", tarball, err)
 		}
-		l.logf("base rootfs from cache %s in %s", tarball, since(t0))
-		return nil
+		l.logf("base rootfs extracted from %s in %s", tarball, since(t0))
+	} else if err := buildBase(ctx, l, tmp, tarball); err != nil {
+		return err
 	}
+	if err := os.WriteFile(filepath.Join(tmp, readyMark), nil, 0o644); err != nil {
+		return fmt.Errorf("base rootfs: %w", err)
+	}
+	os.RemoveAll(dir) // an incomplete one
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("base rootfs: %w", err)
+	}
+	return nil
+}
+
+// buildBase debootstraps the base into dir, customizes it and saves the
+// tarball.
+func buildBase(ctx context.Context, l *Lab, dir, tarball string) error {
 	if _, err := exec.LookPath("debootstrap"); err != nil {
 		return fmt.Errorf("%w: no cached base rootfs and no debootstrap: apt-get install debootstrap", ErrUnavailable)
 	}
+	t0 := time.Now()
 	mirror := findMirror()
-	l.logf("debootstrap %s from %s (1-2 minutes; cached afterwards in %s)", suite, mirror, l.st.CacheDir)
+	l.logf("debootstrap %s from %s (1-3 minutes; cached afterwards in %s)", suite, mirror, l.st.CacheDir)
 	logf, err := os.Create(filepath.Join(l.StateDir, logName))
 	if err != nil {
 		return fmt.Errorf("debootstrap log: %w", err)
 	}
 	defer logf.Close()
-	err = run(ctx, logf, "debootstrap", "--variant=minbase", "--include="+strings.Join(pkgs, ","), suite, dir, mirror)
+	err = run(ctx, logf, "debootstrap", "--variant=minbase", "--include="+strings.Join(l.st.Packages, ","), suite, dir, mirror)
 	if err != nil {
 		return fmt.Errorf("debootstrap (log %s): %w", logf.Name(), err)
 	}
 	l.logf("debootstrap done in %s", since(t0))
 	if err := customizeBase(ctx, dir); err != nil {
 		return err
-	}
-	if err := os.MkdirAll(l.st.CacheDir, 0o755); err != nil {
-		return fmt.Errorf("cache dir: %w", err)
 	}
 	tmp := tarball + ".tmp"
 	if err := run(ctx, nil, "tar", "-C", dir, "--numeric-owner", "-cpf", tmp, "--zstd", "."); err != nil {

@@ -80,6 +80,9 @@ func TestNspawnLab(t *testing.T) {
 	}
 	t.Logf("TIMING stop: %s", since(t1))
 	wantState(t, l, "db02", StateStopped)
+	if b, _ := os.ReadFile(filepath.Join(l.st.Nodes[1].Dir, "console.log")); !strings.Contains(string(b), "System Shutdown") {
+		t.Errorf("stop did not power db02 off cleanly; console:\n%s", tail(string(b), 15))
+	}
 	if err := l.Start(ctx, "db02"); err != nil {
 		t.Fatal(err)
 	}
@@ -133,4 +136,12 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

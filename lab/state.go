@@ -17,7 +17,6 @@ const (
 	secretsName   = "secrets"
 	passwordName  = "secrets/requirepass"
 	nodesName     = "nodes"
-	baseName      = "base"            // nspawn: extracted base rootfs
 	keyName       = "id_ed25519"      // nspawn: lab SSH key (and .pub)
 	knownHosts    = "known_hosts"     // nspawn
 	sshConfigName = "ssh_config"      // nspawn
@@ -149,7 +148,7 @@ func lockDir(dir string) (unlock func(), err error) {
 // removeStateFiles removes the files the lab wrote in dir, then dir itself
 // if Up created it. The lock file goes last, while we still hold it.
 func removeStateFiles(dir string, st *state) error {
-	for _, name := range []string{inventoryName, secretsName, nodesName, baseName,
+	for _, name := range []string{inventoryName, secretsName, nodesName,
 		keyName, keyName + ".pub", knownHosts, sshConfigName, logName, stateName + ".tmp", stateName} {
 		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
 			return fmt.Errorf("lab: remove %s: %w", name, err)
