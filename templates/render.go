@@ -210,6 +210,14 @@ func newView(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params)
 	if !ok {
 		return nil, fmt.Errorf("render: host %q is not in the inventory", p.Host)
 	}
+	if host.Announce == "" && isLoopback(host.Address) {
+		// Lab hosts share 127.0.0.1 as the source of their connections:
+		// announce their own address so the master and the sentinels tell
+		// them apart.
+		h := *host
+		h.Announce = h.Address
+		host = &h
+	}
 	masterName := p.Master
 	if masterName == "" {
 		masterName = inv.Master
@@ -247,13 +255,19 @@ func newView(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params)
 	return v, nil
 }
 
+// isLoopback reports whether a is a loopback IP address.
+func isLoopback(a string) bool {
+	ip := net.ParseIP(a)
+	return ip != nil && ip.IsLoopback()
+}
+
 // bindAddrs is the host's bind addresses followed by 127.0.0.1, unless one
 // of them is already a loopback address: hosts of the process lab live on
 // 127.0.0.81-83 of one machine and cannot all listen on 127.0.0.1 too.
 func bindAddrs(hostBind []string) []string {
 	out := append([]string{}, hostBind...)
 	for _, a := range hostBind {
-		if ip := net.ParseIP(a); ip != nil && ip.IsLoopback() {
+		if isLoopback(a) {
 			return out
 		}
 	}

@@ -192,16 +192,24 @@ func (c Config) nameOf(ip, port string) string {
 // ErrNoMaster means neither the sentinels nor the engines name a master.
 var ErrNoMaster = errors.New("verify: no master found")
 
-// pickMaster decides which engine is the master: the one the sentinels
-// name (by majority of those answering), else the only engine saying
-// role:master. source says which.
+// pickMaster decides which engine is the master: the one named by the
+// sentinels holding the highest config-epoch (the newest failover wins,
+// as between sentinels; a majority breaks ties), else the only engine
+// saying role:master. source says which.
 func (c Config) pickMaster(ev []engineView, sv []sentinelView) (name, source string) {
 	votes := map[string]int{}
+	epoch := int64(-1)
 	for _, s := range sv {
-		if s.Err == nil {
-			if n := c.nameOf(s.Master["ip"], s.Master["port"]); n != "" {
-				votes[n]++
-			}
+		n := c.nameOf(s.Master["ip"], s.Master["port"])
+		if s.Err != nil || n == "" {
+			continue
+		}
+		e, _ := strconv.ParseInt(s.Master["config-epoch"], 10, 64)
+		if e > epoch {
+			epoch, votes = e, map[string]int{}
+		}
+		if e == epoch {
+			votes[n]++
 		}
 	}
 	best := 0

@@ -24,6 +24,9 @@ func cfg3() Config {
 
 func TestPickMaster(t *testing.T) {
 	sent := func(ip string) sentinelView { return sentinelView{Master: map[string]string{"ip": ip, "port": "6379"}} }
+	sentE := func(ip, epoch string) sentinelView {
+		return sentinelView{Master: map[string]string{"ip": ip, "port": "6379", "config-epoch": epoch}}
+	}
 	eng := func(name, role string) engineView {
 		return engineView{Node: Node{Name: name}, Repl: map[string]string{"role": role}}
 	}
@@ -35,6 +38,8 @@ func TestPickMaster(t *testing.T) {
 	}{
 		{"sentinels win over engines", []engineView{eng("db01", "master"), eng("db02", "master")},
 			[]sentinelView{sent("10.0.0.2"), sent("10.0.0.2"), sent("10.0.0.1")}, "db02", "sentinels"},
+		{"newest epoch wins over the majority", nil,
+			[]sentinelView{sentE("10.0.0.1", "1"), sentE("10.0.0.1", "1"), sentE("10.0.0.3", "2")}, "db03", "sentinels"},
 		{"single engine master", []engineView{eng("db01", "slave"), eng("db03", "master")}, nil, "db03", "engines"},
 		{"two engine masters, no sentinel", []engineView{eng("db01", "master"), eng("db03", "master")}, nil, "", ""},
 		{"unknown address", nil, []sentinelView{sent("10.9.9.9")}, "", ""},
