@@ -1,0 +1,154 @@
+package sentinel
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// realSentinel is a redis-sentinel 7 child process.
+type realSentinel struct {
+	port int
+	dir  string
+	cmd  *exec.Cmd
+}
+
+func startRealSentinel(t testing.TB, dir string, port, masterPort, quorum int) *realSentinel {
+	t.Helper()
+	needBinary(t, "redis-sentinel")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := sentinelConf(port, masterPort, quorum, "logfile "+filepath.Join(dir, "sentinel.log"), "dir "+dir)
+	path := filepath.Join(dir, "sentinel.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rs := &realSentinel{port: port, dir: dir, cmd: exec.Command("redis-sentinel", path)}
+	if err := rs.cmd.Start(); err != nil {
+		t.Fatalf("start redis-sentinel: %v", err)
+	}
+	t.Cleanup(func() { _ = rs.cmd.Process.Kill(); _, _ = rs.cmd.Process.Wait() })
+	return rs
+}
+
+func (rs *realSentinel) masterAddr() string {
+	c := redis.NewSentinelClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", rs.port), MaxRetries: -1})
+	defer c.Close()
+	a, err := c.GetMasterAddrByName(context.Background(), "mymaster").Result()
+	if err != nil || len(a) != 2 {
+		return ""
+	}
+	return a[0] + ":" + a[1]
+}
+
+func (rs *realSentinel) log() string {
+	b, _ := os.ReadFile(filepath.Join(rs.dir, "sentinel.log"))
+	return string(b)
+}
+
+// TestMixedWithRedisSentinel runs two hactl-sentinels and two redis-sentinel
+// 7 processes on the same master: they discover each other through hello
+// messages, and a failover needs votes from both kinds (majority 3 of 4).
+func TestMixedWithRedisSentinel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real processes")
+	}
+	needBinary(t, "redis-sentinel")
+	c := newCluster(t, []int{100, 100, 100}, 2, 2)
+	ports := freePorts(t, 2)
+	var reals []*realSentinel
+	for i, p := range ports {
+		reals = append(reals, startRealSentinel(t, filepath.Join(t.TempDir(), fmt.Sprint(i)), p, c.nodes[0].port, 2))
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for i, r := range reals {
+				t.Logf("redis-sentinel %d log:\n%s", i, r.log())
+			}
+		}
+	})
+	c.waitDiscovery(2, 3)
+	ctx := context.Background()
+	waitFor(t, 20*time.Second, "redis-sentinels see 3 peers", func() bool {
+		for _, r := range reals {
+			sc := redis.NewSentinelClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.port)})
+			ps, err := sc.Sentinels(ctx, "mymaster").Result()
+			sc.Close()
+			if err != nil || len(ps) != 3 {
+				return false
+			}
+		}
+		return true
+	})
+	old := c.nodes[0].addr()
+	c.nodes[0].kill()
+	var newAddr string
+	waitFor(t, 30*time.Second, "all four sentinels agree on a new master", func() bool {
+		newAddr = c.sentinels[0].masterAddr()
+		if newAddr == "" || newAddr == old {
+			return false
+		}
+		for _, s := range c.sentinels {
+			if s.masterAddr() != newAddr {
+				return false
+			}
+		}
+		for _, r := range reals {
+			if r.masterAddr() != newAddr {
+				return false
+			}
+		}
+		return true
+	})
+	if c.node(newAddr).info("role") != "master" {
+		t.Fatalf("%s is not a master", newAddr)
+	}
+	promotions := 0
+	for _, s := range c.sentinels {
+		promotions += s.log.count("+promoted-slave")
+	}
+	for _, r := range reals {
+		promotions += strings.Count(r.log(), "+promoted-slave")
+	}
+	if promotions != 1 {
+		t.Fatalf("%d promotions, want 1", promotions)
+	}
+	ours := c.leader() != nil
+	t.Logf("new master %s, leader is %s", newAddr, map[bool]string{true: "hactl-sentinel", false: "redis-sentinel"}[ours])
+
+	// A failover led by redis-sentinel: ours follow through hello messages.
+	rc := redis.NewSentinelClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", reals[0].port)})
+	defer rc.Close()
+	waitFor(t, 20*time.Second, "SENTINEL FAILOVER accepted by redis-sentinel", func() bool {
+		return rc.Failover(ctx, "mymaster").Err() == nil
+	})
+	second := ""
+	waitFor(t, 30*time.Second, "all four sentinels agree on the second master", func() bool {
+		second = reals[0].masterAddr()
+		if second == "" || second == newAddr || second == old {
+			return false
+		}
+		for _, s := range c.sentinels {
+			if s.masterAddr() != second {
+				return false
+			}
+		}
+		return reals[1].masterAddr() == second
+	})
+	for _, s := range c.sentinels {
+		if s.log.count("+config-update-from") == 0 && s.log.count("+elected-leader") == 0 {
+			t.Fatal("a hactl-sentinel switched without a config update")
+		}
+	}
+	if c.node(second).info("role") != "master" {
+		t.Fatalf("%s is not a master", second)
+	}
+}
