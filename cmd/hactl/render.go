@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/hactl/hactl/provision"
 	"github.com/hactl/hactl/templates"
 	"github.com/spf13/cobra"
 )
@@ -59,11 +60,15 @@ func renderRun(opts *RenderOptions) error {
 		hosts = append(hosts, *h)
 	}
 	for _, h := range hosts {
-		files, err := templates.Render(inv, sec, templates.Params{Host: h.Name, Master: opts.Master, Root: layoutFor(inv, &h).Root})
+		l := layoutFor(inv, &h)
+		files, err := templates.Render(inv, sec, templates.Params{Host: h.Name, Master: opts.Master, Root: l.Root})
 		if err != nil {
 			return err
 		}
 		for _, fl := range files {
+			if l.Services == provision.Processes {
+				fl.Owner = "" // as provision.BuildSpec: lab processes run as the invoking user
+			}
 			if opts.Out == "" {
 				fmt.Fprintf(opts.IO.Out, "==> %s:%s (%04o %s) <==\n%s\n", h.Name, fl.Path, fl.Mode, fl.Owner, fl.Content)
 				continue

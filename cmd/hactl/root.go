@@ -120,4 +120,3 @@ func isCobraUsage(err error) bool {
 	}
 	return false
 }
-
