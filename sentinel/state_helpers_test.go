@@ -1,0 +1,5 @@
+package sentinel
+
+import "github.com/hactl/hactl/sentinel/state"
+
+func stateForTest() state.State { return state.State{} }
