@@ -16,6 +16,11 @@ func blockingCommands() []*command {
 		{name: "bzpopmin", arity: -3, flags: f | flagFast, firstKey: 1, lastKey: -2, keyStep: 1, group: "sortedset", run: cmdBZPopMin},
 		{name: "bzpopmax", arity: -3, flags: f | flagFast, firstKey: 1, lastKey: -2, keyStep: 1, group: "sortedset", run: cmdBZPopMax},
 		{name: "bzmpop", arity: -5, flags: f, group: "sortedset", run: cmdBZMPop},
+		{name: "blpop", arity: -3, flags: f, firstKey: 1, lastKey: -2, keyStep: 1, group: "list", run: cmdBLPop},
+		{name: "brpop", arity: -3, flags: f, firstKey: 1, lastKey: -2, keyStep: 1, group: "list", run: cmdBRPop},
+		{name: "blmove", arity: 6, flags: f | flagDenyOOM, firstKey: 1, lastKey: 2, keyStep: 1, group: "list", run: cmdBLMove},
+		{name: "brpoplpush", arity: 4, flags: f | flagDenyOOM, firstKey: 1, lastKey: 2, keyStep: 1, group: "list", run: cmdBRPopLPush},
+		{name: "blmpop", arity: -5, flags: f, group: "list", run: cmdBLMPop},
 	}
 }
 
@@ -83,6 +88,67 @@ func cmdBZMPop(c *Client, args [][]byte) {
 		return
 	}
 	if c.tryServe(func() bool { return c.zpop(keys, highest, true, count, true, true) }) {
+		return
+	}
+	c.block(keys, timeout, nullArrayReply)
+}
+
+func cmdBLPop(c *Client, args [][]byte) { c.blpop(args, true) }
+func cmdBRPop(c *Client, args [][]byte) { c.blpop(args, false) }
+
+func (c *Client) blpop(args [][]byte, left bool) {
+	timeout, ok := c.timeoutArg(args[len(args)-1])
+	if !ok {
+		return
+	}
+	keys := args[1 : len(args)-1]
+	if c.tryServe(func() bool { return c.popList(keys, left, -1, true) }) {
+		return
+	}
+	c.block(keys, timeout, nullArrayReply)
+}
+
+func cmdBLMove(c *Client, args [][]byte) {
+	from, ok := c.listSide(args[3])
+	if !ok {
+		return
+	}
+	to, ok := c.listSide(args[4])
+	if !ok {
+		return
+	}
+	c.blmove(args[1], args[2], from, to, args[5])
+}
+
+func cmdBRPopLPush(c *Client, args [][]byte) { c.blmove(args[1], args[2], false, true, args[3]) }
+
+func (c *Client) blmove(src, dst []byte, from, to bool, timeoutArg []byte) {
+	timeout, ok := c.timeoutArg(timeoutArg)
+	if !ok {
+		return
+	}
+	if c.tryServe(func() bool { return c.moveList(src, dst, from, to) }) {
+		return
+	}
+	if c.inExec {
+		// A client that cannot block gets a null bulk; a timeout gets a
+		// null array (replyToBlockedClientTimedOut), as in Redis 7.0.
+		c.w.Null()
+		return
+	}
+	c.block([][]byte{src}, timeout, nullArrayReply)
+}
+
+func cmdBLMPop(c *Client, args [][]byte) {
+	keys, right, count, ok := c.mpopArgs(args, 2, "left", "right")
+	if !ok {
+		return
+	}
+	timeout, ok := c.timeoutArg(args[1])
+	if !ok {
+		return
+	}
+	if c.tryServe(func() bool { return c.popList(keys, !right, count, true) }) {
 		return
 	}
 	c.block(keys, timeout, nullArrayReply)
