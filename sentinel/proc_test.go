@@ -54,6 +54,7 @@ type redisProc struct {
 	t    testing.TB
 	port int
 	args []string
+	pass string // requirepass, if any
 	cmd  *exec.Cmd
 }
 
@@ -64,6 +65,11 @@ func startRedis(t testing.TB, port int, extra ...string) *redisProc {
 	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
 		"--appendonly", "no", "--dir", dir, "--repl-diskless-sync-delay", "0", "--loglevel", "warning"}, extra...)
 	r := &redisProc{t: t, port: port, args: args}
+	for i, a := range extra {
+		if a == "--requirepass" && i+1 < len(extra) {
+			r.pass = extra[i+1]
+		}
+	}
 	_ = bin
 	r.start()
 	t.Cleanup(r.kill)
@@ -77,7 +83,7 @@ func (r *redisProc) start() {
 		r.t.Fatalf("start redis-server: %v", err)
 	}
 	waitFor(r.t, 5*time.Second, "redis-server up", func() bool {
-		c := redis.NewClient(&redis.Options{Addr: r.addr(), MaxRetries: -1})
+		c := redis.NewClient(&redis.Options{Addr: r.addr(), Password: r.pass, MaxRetries: -1})
 		defer c.Close()
 		return c.Ping(context.Background()).Err() == nil
 	})
@@ -94,14 +100,8 @@ func (r *redisProc) kill() {
 	}
 }
 
-func (r *redisProc) client() *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: r.addr(), MaxRetries: -1, DialTimeout: time.Second})
-	r.t.Cleanup(func() { c.Close() })
-	return c
-}
-
 func (r *redisProc) info(field string) string {
-	c := redis.NewClient(&redis.Options{Addr: r.addr(), MaxRetries: -1, DialTimeout: time.Second})
+	c := redis.NewClient(&redis.Options{Addr: r.addr(), Password: r.pass, MaxRetries: -1, DialTimeout: time.Second})
 	defer c.Close()
 	s, err := c.Info(context.Background(), "replication").Result()
 	if err != nil {
