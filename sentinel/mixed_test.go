@@ -22,7 +22,13 @@ type realSentinel struct {
 
 func startRealSentinel(t testing.TB, dir string, port, masterPort, quorum int) *realSentinel {
 	t.Helper()
-	needBinary(t, "redis-sentinel")
+	return startSentinelProc(t, needBinary(t, "redis-sentinel"), dir, port, masterPort, quorum)
+}
+
+// startSentinelProc runs a sentinel binary (redis-sentinel or
+// hactl-sentinel: both take the same configuration) as a child process.
+func startSentinelProc(t testing.TB, bin, dir string, port, masterPort, quorum int) *realSentinel {
+	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +37,7 @@ func startRealSentinel(t testing.TB, dir string, port, masterPort, quorum int) *
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rs := &realSentinel{port: port, dir: dir, cmd: exec.Command("redis-sentinel", path)}
+	rs := &realSentinel{port: port, dir: dir, cmd: exec.Command(bin, path)}
 	if err := rs.cmd.Start(); err != nil {
 		t.Fatalf("start redis-sentinel: %v", err)
 	}

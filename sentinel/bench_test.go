@@ -1,0 +1,197 @@
+package sentinel
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestFailoverBenchmark measures hactl-sentinel against redis-sentinel 7 in
+// the same run (targets.md): 3 redis-server (AOF everysec), 3 sentinel
+// processes with down-after 1000 ms, a go-redis FailoverClient writing
+// 2000 times a second, kill -9 of the master. It runs only when
+// HACTL_SENTINEL_BENCH=<runs per implementation> is set, and writes a
+// markdown table to HACTL_SENTINEL_BENCH_OUT if set.
+//
+//	HACTL_SENTINEL_BENCH=10 HACTL_SENTINEL_BENCH_OUT=/tmp/t.md go test -run TestFailoverBenchmark -timeout 30m ./sentinel/
+func TestFailoverBenchmark(t *testing.T) {
+	runs, _ := strconv.Atoi(os.Getenv("HACTL_SENTINEL_BENCH"))
+	if runs <= 0 {
+		t.Skip("set HACTL_SENTINEL_BENCH=<runs> to measure")
+	}
+	needBinary(t, "redis-server")
+	ours := filepath.Join(t.TempDir(), "hactl-sentinel")
+	if out, err := exec.Command("go", "build", "-o", ours, "github.com/hactl/hactl/cmd/hactl-sentinel").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	impls := []struct{ name, bin string }{{"redis-sentinel 7.0.15", needBinary(t, "redis-sentinel")}, {"hactl-sentinel", ours}}
+	results := make([][]benchRun, len(impls))
+	for r := 0; r < runs; r++ {
+		for k, impl := range impls { // alternate, so both see the same machine load
+			t.Run(fmt.Sprintf("%s/%d", impl.name, r), func(t *testing.T) {
+				br := failoverOnce(t, impl.bin)
+				t.Logf("%s run %d: %+v", impl.name, r, br)
+				results[k] = append(results[k], br)
+			})
+		}
+	}
+	table := benchTable(impls[0].name, impls[1].name, results[0], results[1])
+	t.Log("\n" + table)
+	if out := os.Getenv("HACTL_SENTINEL_BENCH_OUT"); out != "" {
+		if err := os.WriteFile(out, []byte(table), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// benchRun is one measured failover; durations are from the kill -9.
+type benchRun struct {
+	sdown, odown, elected, promoted, switched, outage time.Duration
+	lost, acked, promotions                           int
+}
+
+func failoverOnce(t *testing.T, bin string) benchRun {
+	ports := freePorts(t, 6)
+	aof := []string{"--appendonly", "yes", "--appendfsync", "everysec"}
+	var nodes []*redisProc
+	for i := 0; i < 3; i++ {
+		args := aof
+		if i > 0 {
+			args = append(append([]string{}, aof...), "--replicaof", "127.0.0.1", strconv.Itoa(ports[0]))
+		}
+		nodes = append(nodes, startRedis(t, ports[i], args...))
+	}
+	var sents []*realSentinel
+	var addrs []string
+	for i := 0; i < 3; i++ {
+		sents = append(sents, startSentinelProc(t, bin, filepath.Join(t.TempDir(), strconv.Itoa(i)), ports[3+i], ports[0], 2))
+		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", ports[3+i]))
+	}
+	waitProcDiscovery(t, sents)
+	var killed time.Time
+	res := runWriter(t, addrs, func() { killed = time.Now(); nodes[0].kill() }, 500*time.Microsecond, 2*time.Second, 9*time.Second)
+	br := benchRun{outage: res.outage, lost: res.lost, acked: res.acked}
+	first := func(ev string) time.Duration {
+		var best time.Duration = -1
+		for _, s := range sents {
+			for _, l := range strings.Split(s.log(), "\n") {
+				f := strings.Fields(l)
+				if len(f) < 7 || f[6] != ev {
+					continue
+				}
+				at, err := time.ParseInLocation("02 Jan 2006 15:04:05.000", strings.Join(f[1:5], " "), time.Local)
+				if err != nil || at.Before(killed.Add(-time.Second)) {
+					continue
+				}
+				if d := at.Sub(killed); best < 0 || d < best {
+					best = d
+				}
+			}
+		}
+		return best
+	}
+	br.sdown, br.odown, br.elected = first("+sdown"), first("+odown"), first("+elected-leader")
+	br.promoted, br.switched = first("+promoted-slave"), first("+switch-master")
+	for _, s := range sents {
+		br.promotions += strings.Count(s.log(), "+promoted-slave")
+	}
+	return br
+}
+
+// waitProcDiscovery waits until every sentinel process knows 2 replicas
+// and 2 peers.
+func waitProcDiscovery(t *testing.T, sents []*realSentinel) {
+	waitFor(t, 30*time.Second, "sentinel discovery", func() bool {
+		for _, s := range sents {
+			out, err := exec.Command("redis-cli", "-p", strconv.Itoa(s.port), "sentinel", "master", "mymaster").Output()
+			if err != nil {
+				return false
+			}
+			f := strings.Split(strings.TrimSpace(string(out)), "\n")
+			kv := map[string]string{}
+			for i := 0; i+1 < len(f); i += 2 {
+				kv[f[i]] = f[i+1]
+			}
+			if kv["num-slaves"] != "2" || kv["num-other-sentinels"] != "2" || kv["flags"] != "master" {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(time.Second) // let replicas' INFO be fresh everywhere
+}
+
+func median(ds []time.Duration) (time.Duration, time.Duration) {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s) == 0 {
+		return 0, 0
+	}
+	m := s[len(s)/2]
+	if len(s)%2 == 0 {
+		m = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return m, s[len(s)-1]
+}
+
+func benchTable(nameA, nameB string, a, b []benchRun) string {
+	col := func(rs []benchRun, f func(benchRun) time.Duration) (time.Duration, time.Duration) {
+		var ds []time.Duration
+		for _, r := range rs {
+			ds = append(ds, f(r))
+		}
+		return median(ds)
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "| time after kill -9 (median / max over %d+%d runs) | %s | %s | ratio of medians |\n|---|---|---|---|\n", len(a), len(b), nameA, nameB)
+	rows := []struct {
+		name string
+		f    func(benchRun) time.Duration
+	}{
+		{"+sdown", func(r benchRun) time.Duration { return r.sdown }},
+		{"+odown", func(r benchRun) time.Duration { return r.odown }},
+		{"+elected-leader", func(r benchRun) time.Duration { return r.elected }},
+		{"+promoted-slave", func(r benchRun) time.Duration { return r.promoted }},
+		{"first +switch-master", func(r benchRun) time.Duration { return r.switched }},
+		{"**FailoverClient writes again**", func(r benchRun) time.Duration { return r.outage }},
+	}
+	for _, row := range rows {
+		ma, xa := col(a, row.f)
+		mb, xb := col(b, row.f)
+		ratio := "-"
+		if ma > 0 {
+			ratio = fmt.Sprintf("%.2f", float64(mb)/float64(ma))
+		}
+		fmt.Fprintf(&sb, "| %s | %.2f s / %.2f s | %.2f s / %.2f s | %s |\n", row.name, ma.Seconds(), xa.Seconds(), mb.Seconds(), xb.Seconds(), ratio)
+	}
+	sum := func(rs []benchRun, f func(benchRun) int) (tot, max int) {
+		for _, r := range rs {
+			v := f(r)
+			tot += v
+			if v > max {
+				max = v
+			}
+		}
+		return
+	}
+	la, lma := sum(a, func(r benchRun) int { return r.lost })
+	lb, lmb := sum(b, func(r benchRun) int { return r.lost })
+	fmt.Fprintf(&sb, "| acknowledged writes lost (total / worst run) | %d / %d | %d / %d | |\n", la, lma, lb, lmb)
+	dbl := func(rs []benchRun) int {
+		n := 0
+		for _, r := range rs {
+			if r.promotions > 1 {
+				n++
+			}
+		}
+		return n
+	}
+	fmt.Fprintf(&sb, "| runs with more than one promotion | %d | %d | |\n", dbl(a), dbl(b))
+	return sb.String()
+}
