@@ -259,9 +259,9 @@ func (s *Server) info(want map[string]bool, all bool) string {
 			ib.kv(k, "0.00")
 		}
 		ib.kv("rejected_connections", s.stats.rejectedConns)
-		ib.kv("sync_full", 0)
-		ib.kv("sync_partial_ok", 0)
-		ib.kv("sync_partial_err", 0)
+		ib.kv("sync_full", s.repl.fullSyncs)
+		ib.kv("sync_partial_ok", s.repl.partialOK)
+		ib.kv("sync_partial_err", s.repl.partialErr)
 		ib.kv("expired_keys", s.stats.expiredKeys)
 		ib.kv("expired_stale_perc", "0.00")
 		ib.kv("expired_time_cap_reached_count", 0)

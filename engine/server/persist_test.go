@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"reflect"
 	"sort"
 	"testing"
@@ -17,7 +18,11 @@ import (
 // a stop function that shuts it down as SIGTERM would.
 func runServer(t *testing.T, set Settings) (addr string, stop func()) {
 	t.Helper()
-	s := New(&testConfig{set: set}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var logOut io.Writer = io.Discard
+	if os.Getenv("HACTL_TEST_LOG") != "" {
+		logOut = os.Stderr
+	}
+	s := New(&testConfig{set: set}, slog.New(slog.NewTextHandler(logOut, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := s.Listen(ctx); err != nil {
 		t.Fatal(err)

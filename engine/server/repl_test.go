@@ -97,3 +97,86 @@ func TestReplicationEngineToEngine(t *testing.T) {
 		})
 	}
 }
+
+// TestSeedManualFailover follows the seed article: db01 master with db02
+// and db03; db01 dies; db02 is promoted with REPLICAOF NO ONE, db03 is
+// repointed and continues with a partial resync (PSYNC2, no full sync);
+// db01 returns as a replica of db02 and converges.
+func TestSeedManualFailover(t *testing.T) {
+	ctx := context.Background()
+	a1, stop1 := runServer(t, replSettingsForTest(t.TempDir()))
+	a2, _ := runServer(t, replSettingsForTest(t.TempDir()))
+	a3, _ := runServer(t, replSettingsForTest(t.TempDir()))
+	db1 := redis.NewClient(&redis.Options{Addr: a1})
+	db2 := redis.NewClient(&redis.Options{Addr: a2})
+	db3 := redis.NewClient(&redis.Options{Addr: a3})
+	defer db1.Close()
+	defer db2.Close()
+	defer db3.Close()
+	h1, p1 := hostPort(t, a1)
+	h2, p2 := hostPort(t, a2)
+	for _, r := range []*redis.Client{db2, db3} {
+		if err := r.SlaveOf(ctx, h1, strconv.Itoa(p1)).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fillAllTypes(t, ctx, db1)
+	waitSynced(t, ctx, db1, db2)
+	waitSynced(t, ctx, db1, db3)
+	// The seed's checks on the master.
+	if got := infoField(ctx, db1, "replication", "connected_slaves"); got != "2" {
+		t.Fatalf("connected_slaves = %q", got)
+	}
+	for i := 0; i < 2; i++ {
+		v := infoField(ctx, db1, "replication", "slave"+strconv.Itoa(i))
+		if !strings.Contains(v, "state=online") || !strings.Contains(v, "ip=127.0.0.1") || !strings.Contains(v, "lag=") {
+			t.Fatalf("slave%d = %q", i, v)
+		}
+	}
+	replid := infoField(ctx, db1, "replication", "master_replid")
+	for _, r := range []*redis.Client{db2, db3} {
+		for field, want := range map[string]string{"role": "slave", "master_link_status": "up", "master_sync_in_progress": "0", "master_replid": replid, "slave_read_only": "1", "slave_priority": "100"} {
+			if got := infoField(ctx, r, "replication", field); got != want {
+				t.Fatalf("replica %s = %q, want %q", field, got, want)
+			}
+		}
+	}
+	// db01 crashes.
+	stop1()
+	waitFor(t, "db03 sees the link down", func() bool {
+		return infoField(ctx, db3, "replication", "master_link_status") == "down" &&
+			infoField(ctx, db3, "replication", "master_link_down_since_seconds") != ""
+	})
+	fullBefore := infoField(ctx, db2, "stats", "sync_full")
+	if err := db2.SlaveOf(ctx, "NO", "ONE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := infoField(ctx, db2, "replication", "master_replid2"); got != replid {
+		t.Fatalf("promoted master_replid2 = %q, want the old replid %q", got, replid)
+	}
+	if err := db3.SlaveOf(ctx, h2, strconv.Itoa(p2)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitSynced(t, ctx, db2, db3)
+	if got := infoField(ctx, db2, "stats", "sync_full"); got != fullBefore {
+		t.Fatalf("db03 needed a full resync after the promotion (sync_full %s -> %s)", fullBefore, got)
+	}
+	if got := infoField(ctx, db2, "stats", "sync_partial_ok"); got != "1" {
+		t.Fatalf("sync_partial_ok = %q, want 1", got)
+	}
+	db2.Set(ctx, "after", "failover", 0)
+	waitSynced(t, ctx, db2, db3)
+	sameDump(t, "db03 after failover", dump(t, ctx, db3), dump(t, ctx, db2))
+	// db01 comes back (empty here: its data dir had no save) and rejoins.
+	a1b, _ := runServer(t, replSettingsForTest(t.TempDir()))
+	db1b := redis.NewClient(&redis.Options{Addr: a1b})
+	defer db1b.Close()
+	if err := db1b.SlaveOf(ctx, h2, strconv.Itoa(p2)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitSynced(t, ctx, db2, db1b)
+	sameDump(t, "old master after rejoining", dump(t, ctx, db1b), dump(t, ctx, db2))
+	if got := infoField(ctx, db2, "replication", "connected_slaves"); got != "2" {
+		t.Fatalf("connected_slaves after rejoin = %q", got)
+	}
+}
