@@ -22,8 +22,7 @@ func persistSettings(c *config.Config) server.PersistSettings {
 		AOFUseRDBPreamble:       c.AOFUseRDBPreamble,
 		AutoAOFRewritePercent:   c.AutoAOFRewritePercent,
 		AutoAOFRewriteMinSize:   c.AutoAOFRewriteMinSize,
-		// aof-load-truncated is not configurable yet: Redis's default.
-		AOFLoadTruncated: true,
+		AOFLoadTruncated:        c.AOFLoadTruncated,
 	}
 	for _, sp := range c.Save {
 		p.Save = append(p.Save, server.SavePoint{Seconds: sp.Seconds, Changes: sp.Changes})

@@ -93,6 +93,7 @@ type Config struct {
 	NoAppendFsyncOnRewrite  bool                    // no-appendfsync-on-rewrite
 	AutoAOFRewritePercent   int                     // auto-aof-rewrite-percentage
 	AutoAOFRewriteMinSize   int64                   // auto-aof-rewrite-min-size (bytes)
+	AOFLoadTruncated        bool                    // aof-load-truncated
 	AOFUseRDBPreamble       bool                    // aof-use-rdb-preamble
 	ReplicaOfHost           string                  // replicaof / slaveof host ("" = master)
 	ReplicaOfPort           int                     // replicaof / slaveof port
@@ -188,6 +189,7 @@ func Default() *Config {
 		AutoAOFRewritePercent:   100,
 		AutoAOFRewriteMinSize:   64 << 20,
 		AOFUseRDBPreamble:       true,
+		AOFLoadTruncated:        true,
 		ReplicaReadOnly:         true,
 		ReplicaServeStaleData:   true,
 		ReplicaPriority:         100,

@@ -16,7 +16,6 @@ var ignored = map[string]struct{}{
 	"activerehashing":                     {},
 	"always-show-logo":                    {},
 	"aof-disable-auto-gc":                 {},
-	"aof-load-truncated":                  {},
 	"aof-rewrite-incremental-fsync":       {},
 	"aof-timestamp-enabled":               {},
 	"aof_rewrite_cpulist":                 {},

@@ -201,6 +201,7 @@ var directives = []directive{
 	intDir("auto-aof-rewrite-percentage", 0, 0, math.MaxInt32, func(c *Config) *int { return &c.AutoAOFRewritePercent }),
 	memDir("auto-aof-rewrite-min-size", 0, 0, func(c *Config) *int64 { return &c.AutoAOFRewriteMinSize }),
 	boolDir("aof-use-rdb-preamble", 0, func(c *Config) *bool { return &c.AOFUseRDBPreamble }),
+	boolDir("aof-load-truncated", 0, func(c *Config) *bool { return &c.AOFLoadTruncated }),
 	replicaOfDirective(),
 	strDir("masterauth", sensitive, func(c *Config) *string { return &c.MasterAuth }),
 	strDir("masteruser", 0, func(c *Config) *string { return &c.MasterUser }),

@@ -24,7 +24,9 @@ type blockState struct {
 	onTimeout func(c *Client)
 	wake      chan struct{}
 	rerun     bool // being re-run by serveReady
-	reblocked bool // the re-run could not serve it either
+	// pausedArgs is the command waiting for CLIENT PAUSE / FAILOVER.
+	pausedArgs [][]byte
+	reblocked  bool // the re-run could not serve it either
 }
 
 // block parks the client on keys; the handler has written no reply. timeout
@@ -80,6 +82,9 @@ func (s *Server) unblock(c *Client) {
 	s.stats.blockedClients--
 	if c.wait != nil {
 		s.dropWaiter(c)
+	}
+	if b.pausedArgs != nil {
+		s.dropPaused(c)
 	}
 }
 

@@ -171,6 +171,10 @@ func (c *Client) exec(args [][]byte) {
 			return
 		}
 	}
+	if !c.inMulti && !c.inExec && s.pause.active && s.pausedFor(c, cmd) {
+		c.parkPaused(args)
+		return
+	}
 	if c.inMulti && queuesInMulti(cmd.name) {
 		c.queue(args)
 		return

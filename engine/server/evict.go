@@ -280,7 +280,10 @@ func (s *Server) performEvictions() bool {
 	for freedBytes < toFree {
 		db, key, found := s.evictionCandidate()
 		if !found {
-			ok = used-freedBytes <= limit
+			// Nothing left to evict: do not trust the estimate of what
+			// earlier evictions freed (it is an average); only the heap
+			// as measured can clear the command.
+			ok = used-freedBytes <= limit && s.ev.objects <= limit
 			break
 		}
 		s.evictKey(db, key)

@@ -393,22 +393,33 @@ func (s *Server) LoadData() error {
 	s.refreshCtx()
 	p := s.set.Persist
 	s.mu.Unlock()
+	loaded := false
 	defer func() {
-		s.mu.Lock()
-		s.pst.loading = false
-		s.mu.Unlock()
+		// After a fatal load error the server keeps answering -LOADING
+		// until the caller stops it: no client may see partial data.
+		if loaded {
+			s.mu.Lock()
+			s.pst.loading = false
+			s.mu.Unlock()
+		}
 	}()
 	t0 := time.Now()
-	defer s.startConfiguredReplication()
+	defer func() {
+		if loaded {
+			s.startConfiguredReplication()
+		}
+	}()
 	if p.AppendOnly {
 		if err := s.loadAOF(); err != nil {
 			return err
 		}
 		s.log.Info("DB loaded from append only file", "seconds", time.Since(t0).Seconds())
+		loaded = true
 		return nil
 	}
 	f, err := os.Open(s.rdbPath())
 	if errors.Is(err, os.ErrNotExist) {
+		loaded = true
 		return nil
 	}
 	if err != nil {
@@ -423,6 +434,7 @@ func (s *Server) LoadData() error {
 	s.pst.lastSave = time.Now()
 	s.pst.lastBgsaveOK = true
 	s.mu.Unlock()
+	loaded = true
 	s.log.Info("DB loaded from disk", "file", s.rdbPath(), "keys", sum.Keys, "rdb_version", sum.Version, "seconds", time.Since(t0).Seconds())
 	return nil
 }

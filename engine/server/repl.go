@@ -211,6 +211,7 @@ func replCommands() []*command {
 		{name: "slaveof", arity: 3, flags: flagAdmin | flagNoScript | flagStale, group: "server", run: cmdReplicaof},
 		{name: "role", arity: 1, flags: flagNoScript | flagLoading | flagStale | flagFast, group: "server", run: cmdRole},
 		{name: "wait", arity: 3, flags: flagNoScript, group: "generic", run: cmdWait},
+		{name: "failover", arity: -1, flags: flagAdmin | flagNoScript | flagStale, group: "server", run: cmdFailover},
 	}
 }
 
@@ -266,6 +267,9 @@ func cmdReplconf(c *Client, args [][]byte) {
 				}
 			}
 			s.checkWaiters()
+			if s.failover.state == "waiting-for-sync" {
+				s.failoverCheck()
+			}
 			return
 		case "getack":
 			// Only meaningful on a replica's master link (replica.go).
@@ -292,6 +296,26 @@ func cmdPsync(c *Client, args [][]byte) {
 	off, err := strconv.ParseInt(string(args[2]), 10, 64)
 	if err != nil {
 		c.replyError(errNotInt)
+		return
+	}
+	s := c.srv
+	if len(args) == 4 && strings.EqualFold(string(args[3]), "failover") {
+		// Our master hands over to us (FAILOVER TO): take over, then
+		// answer as the new master.
+		if !s.isReplica() {
+			c.replyError("ERR PSYNC FAILOVER can't be sent to a master.")
+			return
+		}
+		if string(args[1]) != s.repl.replid {
+			c.replyError("ERR PSYNC FAILOVER replid must match my replid.")
+			return
+		}
+		s.log.Info("Failover request received for replid " + string(args[1]) + ": promoting myself.")
+		s.stopLink()
+		s.shiftReplID()
+		s.str.lastDB = -1
+	} else if len(args) > 3 {
+		c.replyError(errSyntax)
 		return
 	}
 	c.srv.startSync(c, string(args[1]), off, true)
@@ -479,7 +503,7 @@ func (s *Server) infoReplication(ib *infoBuilder, now time.Time) {
 		}
 		ib.kv("slave"+strconv.Itoa(i), fmt.Sprintf("ip=%s,port=%d,state=%s,offset=%d,lag=%d", host, port, c.repl.state, c.repl.ackOffset, lag))
 	}
-	ib.kv("master_failover_state", "no-failover")
+	ib.kv("master_failover_state", s.failoverStateName())
 	ib.kv("master_replid", r.replid)
 	ib.kv("master_replid2", r.replid2)
 	ib.kv("master_repl_offset", r.offset)

@@ -180,3 +180,58 @@ func TestSeedManualFailover(t *testing.T) {
 		t.Fatalf("connected_slaves after rejoin = %q", got)
 	}
 }
+
+// TestFailoverTo: a coordinated FAILOVER TO under a bounded write load;
+// every acknowledged write is on the new master.
+func TestFailoverTo(t *testing.T) {
+	ctx := context.Background()
+	am, _ := runServer(t, replSettingsForTest(t.TempDir()))
+	ar, _ := runServer(t, replSettingsForTest(t.TempDir()))
+	m := redis.NewClient(&redis.Options{Addr: am, MaxRetries: -1})
+	r := redis.NewClient(&redis.Options{Addr: ar})
+	defer m.Close()
+	defer r.Close()
+	hm, pm := hostPort(t, am)
+	hr, pr := hostPort(t, ar)
+	if err := r.SlaveOf(ctx, hm, strconv.Itoa(pm)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitSynced(t, ctx, m, r)
+	if err := m.Do(ctx, "FAILOVER", "TO", "127.0.0.1", "0").Err(); err == nil || !strings.Contains(err.Error(), "not a replica") {
+		t.Fatalf("FAILOVER TO unknown replica: %v", err)
+	}
+	// Writer: bounded count and time; remembers acknowledged writes.
+	acked := map[string]bool{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		deadline := time.Now().Add(5 * time.Second)
+		for i := 0; i < 3000 && time.Now().Before(deadline); i++ {
+			k := fmt.Sprint("w", i)
+			if err := m.Set(ctx, k, i, 0).Err(); err == nil {
+				acked[k] = true
+			}
+		}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	_ = hr
+	if err := m.Do(ctx, "FAILOVER", "TO", hr, strconv.Itoa(pr), "TIMEOUT", "5000").Err(); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	waitFor(t, "new master", func() bool { return infoField(ctx, r, "replication", "role") == "master" })
+	waitFor(t, "old master is a replica", func() bool { return infoField(ctx, m, "replication", "role") == "slave" })
+	if st := infoField(ctx, m, "replication", "master_failover_state"); st != "no-failover" {
+		t.Fatalf("master_failover_state = %q", st)
+	}
+	lost := 0
+	for k := range acked {
+		if r.Exists(ctx, k).Val() != 1 {
+			lost++
+		}
+	}
+	if lost > 0 || len(acked) == 0 {
+		t.Fatalf("%d of %d acknowledged writes lost in FAILOVER TO", lost, len(acked))
+	}
+	waitSynced(t, ctx, r, m)
+}

@@ -44,6 +44,7 @@ type masterLink struct {
 	cancel     context.CancelFunc
 	done       chan struct{}
 	wmu        sync.Mutex // serializes writes to conn (ACKs)
+	failover   bool       // send PSYNC ... FAILOVER (coordinated switchover)
 	conn       net.Conn
 }
 
@@ -270,8 +271,12 @@ func (s *Server) linkOnce(ctx context.Context, l *masterLink) error {
 	if s.repl.replid != "" && (s.repl.backlog != nil || s.repl.offset > 0) {
 		replid, psyncOff = s.repl.replid, s.repl.offset+1
 	}
+	psync := [][]byte{[]byte("PSYNC"), []byte(replid), []byte(strconv.FormatInt(psyncOff, 10))}
+	if l.failover {
+		psync = append(psync, []byte("FAILOVER"))
+	}
 	s.mu.Unlock()
-	if _, err := conn.Write(resp.AppendCommand(nil, []byte("PSYNC"), []byte(replid), []byte(strconv.FormatInt(psyncOff, 10)))); err != nil {
+	if _, err := conn.Write(resp.AppendCommand(nil, psync...)); err != nil {
 		return err
 	}
 	for {
@@ -318,6 +323,11 @@ func (s *Server) linkOnce(ctx context.Context, l *masterLink) error {
 		s.mu.Unlock()
 		s.log.Info("Successful partial resynchronization with master.")
 	default:
+		if l.failover {
+			s.mu.Lock()
+			s.abortFailover("the target refused the FAILOVER PSYNC: " + line)
+			s.mu.Unlock()
+		}
 		return fmt.Errorf("Unexpected reply to PSYNC from master: %q", line)
 	}
 	s.mu.Lock()
@@ -325,6 +335,9 @@ func (s *Server) linkOnce(ctx context.Context, l *masterLink) error {
 	l.lastIO = s.clock()
 	l.downSince = time.Time{}
 	s.refreshCtx()
+	if l.failover {
+		s.failoverDone(l)
+	}
 	s.mu.Unlock()
 	s.log.Info("MASTER <-> REPLICA sync: Finished with success")
 	return s.streamFromMaster(ctx, l, br, conn, cfg.timeout)

@@ -108,6 +108,8 @@ type Server struct {
 	str      stream
 	pst      persistState
 	repl     replState
+	pause    pauseState
+	failover failoverState
 	snapJob  *snapshotJob // the snapshot being written, if any
 	aofW     atomic.Pointer[aof.Writer]
 	// aofAlwaysFlag mirrors appendfsync always for lock-free readers.
@@ -407,7 +409,10 @@ func (s *Server) cron(ctx context.Context) {
 		}
 		s.mu.Lock()
 		s.refreshCtx()
-		if !s.activeExpireOff {
+		if s.pause.active && !s.pause.until.IsZero() && !s.clock().Before(s.pause.until) {
+			s.unpause()
+		}
+		if !s.activeExpireOff && !s.pause.active {
 			keyspace.ActiveExpire(&s.ctx, s.dbs, keyspace.ExpireCycleConfig{Effort: s.set.ActiveExpireEffort, Hz: s.set.Hz}, s.clock)
 		}
 		for _, db := range s.dbs {
@@ -416,6 +421,7 @@ func (s *Server) cron(ctx context.Context) {
 		s.closeIdleClientsLocked()
 		s.persistCron(s.clock())
 		s.replCron(s.clock())
+		s.failoverCheck()
 		if s.set.Hz != hz {
 			hz = s.set.Hz
 			t.Reset(time.Second / time.Duration(hz))
