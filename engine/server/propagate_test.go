@@ -48,12 +48,12 @@ func TestPropagation(t *testing.T) {
 		}
 	}
 	do("SET", "a", "1")
-	do("GET", "a")                  // read: not propagated
-	do("SET", "a", "1", "NX")       // no change: not propagated
-	do("DEL", "missing")            // no change
-	do("INCRBYFLOAT", "f", "1.5")   // as SET ... KEEPTTL
-	do("EXPIREAT", "a", "1")        // in the past: as DEL
-	do("SELECT", "2")               // (pool connection: db 2 from now on for this conn)
+	do("GET", "a")                // read: not propagated
+	do("SET", "a", "1", "NX")     // no change: not propagated
+	do("DEL", "missing")          // no change
+	do("INCRBYFLOAT", "f", "1.5") // as SET ... KEEPTTL
+	do("EXPIREAT", "a", "1")      // in the past: as DEL
+	do("SELECT", "2")             // (pool connection: db 2 from now on for this conn)
 	do("SET", "b", "2", "PXAT", "4102444800000")
 	do("MULTI")
 	do("INCR", "n")
