@@ -101,6 +101,13 @@ func failoverOnce(t *testing.T, bin string) benchRun {
 	for _, s := range sents {
 		br.promotions += strings.Count(s.log(), "+promoted-slave")
 	}
+	if dir := os.Getenv("HACTL_SENTINEL_BENCH_LOGS"); dir != "" && br.promotions > 1 {
+		// Keep the evidence of a double promotion.
+		for i, s := range sents {
+			name := fmt.Sprintf("%s-%d-sentinel%d.log", filepath.Base(bin), killed.UnixMilli(), i)
+			_ = os.WriteFile(filepath.Join(dir, name), []byte(s.log()), 0o644)
+		}
+	}
 	return br
 }
 
