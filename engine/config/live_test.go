@@ -154,7 +154,7 @@ timeout 7
 tcp-keepalive 0
 proto-max-bulk-len 2mb
 client-query-buffer-limit 3MB
-client-output-buffer-limit normal 1k 2kb 3
+client-output-buffer-limit normal 1mb 2mb 3
 client-output-buffer-limit slave 1gb 512m 120
 hz 1000
 dynamic-hz no
