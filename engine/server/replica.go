@@ -222,7 +222,7 @@ func (s *Server) linkOnce(ctx context.Context, l *masterLink) error {
 	if err != nil {
 		return fmt.Errorf("reading PING reply: %w", err)
 	}
-	if line[0] == '-' && !strings.HasPrefix(line, "-NOAUTH") && !strings.HasPrefix(line, "-NOPERM") && !strings.HasPrefix(line, "-ERR operation not permitted") {
+	if !strings.HasPrefix(line, "+") && !strings.HasPrefix(line, "-NOAUTH") && !strings.HasPrefix(line, "-NOPERM") && !strings.HasPrefix(line, "-ERR operation not permitted") {
 		return fmt.Errorf("Error reply to PING from master: '%s'", line)
 	}
 	var hs []byte
@@ -248,7 +248,7 @@ func (s *Server) linkOnce(ctx context.Context, l *masterLink) error {
 		if err != nil {
 			return err
 		}
-		if line[0] == '-' {
+		if strings.HasPrefix(line, "-") {
 			// The password is never logged, only the master's answer.
 			return fmt.Errorf("Unable to AUTH to MASTER: %s", line)
 		}
@@ -257,7 +257,7 @@ func (s *Server) linkOnce(ctx context.Context, l *masterLink) error {
 		if cfg.announceIP == "" && i == 1 {
 			break
 		}
-		if line, err = readLine(br); err == nil && line[0] == '-' {
+		if line, err = readLine(br); err == nil && strings.HasPrefix(line, "-") {
 			s.log.Info("(Non critical) Master does not understand REPLCONF: " + line)
 		}
 	}
