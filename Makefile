@@ -3,7 +3,7 @@ GO ?= go
 BIN := bin
 PKGS := ./...
 
-.PHONY: all build test test-short lint fuzz bench run clean
+.PHONY: all build test test-short lint fuzz bench bench-types bench-persist run clean
 
 all: build
 
@@ -33,6 +33,15 @@ fuzz:
 # hactl-engine against the real redis-server in the same run (ratios).
 bench:
 	$(GO) run ./bench/cmd/enginebench -markdown docs/performance.md
+
+# Memory with 1M-member collections (issue 4), one table per type.
+bench-types:
+	for k in hash set zset list; do $(GO) run ./bench/cmd/enginebench -throughput=false -memory-kind $$k || exit 1; done
+	$(GO) run ./bench/cmd/enginebench -memory=false -tests LPUSH,RPUSH,LPOP,RPOP,SADD,SPOP,HSET,ZADD,ZPOPMIN,LRANGE_100
+
+# Persistence: SAVE/load time, RDB size, BGSAVE pauses, AOF throughput.
+bench-persist:
+	$(GO) run ./bench/cmd/persistbench -markdown docs/persistence.md
 
 # Start one hactl-engine on 127.0.0.1:6379 in the foreground.
 run: build

@@ -59,6 +59,62 @@ func LoadKeys(ctx context.Context, addr string, n, valueSize int) (time.Duration
 	return time.Since(start), nil
 }
 
+// MemoryKinds are the datasets LoadItems can build: distinct string keys,
+// or the members of one big collection.
+var MemoryKinds = []string{"string", "hash", "set", "zset", "list"}
+
+// LoadItems writes n items of the given kind: "string" is LoadKeys; "hash"
+// (HSET bighash field:%012d value), "set" (SADD bigset member:%012d), "zset"
+// (ZADD bigzset i member:%012d) and "list" (RPUSH biglist value) fill one
+// key, pipelined, every reply checked.
+func LoadItems(ctx context.Context, addr, kind string, n, valueSize int) (time.Duration, error) {
+	if kind == "string" || kind == "" {
+		return LoadKeys(ctx, addr, n, valueSize)
+	}
+	c, err := Dial(ctx, addr)
+	if err != nil {
+		return 0, fmt.Errorf("load %s: %w", kind, err)
+	}
+	defer c.Close()
+	start := time.Now()
+	var buf []byte
+	for base := 0; base < n; base += loadBatch {
+		if err := ctx.Err(); err != nil {
+			return 0, fmt.Errorf("load %s: %w", kind, err)
+		}
+		end := min(base+loadBatch, n)
+		buf = buf[:0]
+		for i := base; i < end; i++ {
+			member := []byte(fmt.Sprintf("member:%012d", i))
+			switch kind {
+			case "hash":
+				buf = resp.AppendCommand(buf, []byte("HSET"), []byte("bighash"), member, []byte(value(i, valueSize)))
+			case "set":
+				buf = resp.AppendCommand(buf, []byte("SADD"), []byte("bigset"), member)
+			case "zset":
+				buf = resp.AppendCommand(buf, []byte("ZADD"), []byte("bigzset"), []byte(strconv.Itoa(i)), member)
+			case "list":
+				buf = resp.AppendCommand(buf, []byte("RPUSH"), []byte("biglist"), []byte(value(i, valueSize)))
+			default:
+				return 0, fmt.Errorf("load: unknown kind %q (want one of %v)", kind, MemoryKinds)
+			}
+		}
+		if err := c.Send(ctx, buf); err != nil {
+			return 0, fmt.Errorf("load %s: batch at %d: %w", kind, base, err)
+		}
+		for i := base; i < end; i++ {
+			r, err := c.Read(ctx)
+			if err != nil {
+				return 0, fmt.Errorf("load %s: item %d: %w", kind, i, err)
+			}
+			if r.Type == '-' {
+				return 0, fmt.Errorf("load %s: item %d answered %q", kind, i, r.Raw)
+			}
+		}
+	}
+	return time.Since(start), nil
+}
+
 // value is a valueSize-byte value that varies with i ("042" for size 3).
 func value(i, size int) string {
 	s := strconv.Itoa(i)

@@ -119,6 +119,8 @@ type MemorySample struct {
 
 // MemoryReport compares the memory of both servers holding the same keys.
 type MemoryReport struct {
+	// Kind is the dataset (LoadItems): "string" keys or one collection.
+	Kind      string
 	Keys      int
 	ValueSize int
 	Settle    time.Duration
@@ -332,7 +334,11 @@ func RenderMarkdown(w io.Writer, r *Report) error {
 	b.WriteString("\n")
 	writeMarkdownTable(&b, r.throughputTable())
 	if r.Memory != nil {
-		fmt.Fprintf(&b, "\nMemory with %s keys `key:%%012d` and %d-byte values:\n\n", groupDigits(int64(r.Memory.Keys)), r.Memory.ValueSize)
+		if k := r.Memory.Kind; k != "" && k != "string" {
+			fmt.Fprintf(&b, "\nMemory with one %s of %s members `member:%%012d` (%d-byte values where the type has values):\n\n", k, groupDigits(int64(r.Memory.Keys)), r.Memory.ValueSize)
+		} else {
+			fmt.Fprintf(&b, "\nMemory with %s keys `key:%%012d` and %d-byte values:\n\n", groupDigits(int64(r.Memory.Keys)), r.Memory.ValueSize)
+		}
 		writeMarkdownTable(&b, r.memoryTable())
 	}
 	if notes := r.notes(); len(notes) > 0 {

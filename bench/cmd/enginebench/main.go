@@ -56,6 +56,7 @@ type options struct {
 	buildTimeout   time.Duration
 	throughput     bool
 	memory         bool
+	memoryKind     string
 	keys           int
 	valueSize      int
 	settle         time.Duration
@@ -106,6 +107,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.memory, "memory", true, "measure memory after loading -keys keys")
 	fs.IntVar(&o.keys, "keys", 1_000_000, "distinct keys to load for the memory comparison")
 	fs.IntVar(&o.valueSize, "value-size", 3, "bytes per value in the memory comparison")
+	fs.StringVar(&o.memoryKind, "memory-kind", "string", "memory dataset: string (distinct keys) or hash, set, zset, list (one key with -keys members)")
 	fs.DurationVar(&o.settle, "settle", 2*time.Second, "wait after loading before reading RSS again")
 	fs.StringVar(&o.markdown, "markdown", "", "also write the result as markdown to this file (between enginebench markers if it has them)")
 	if err := fs.Parse(args); err != nil {
@@ -307,7 +309,7 @@ func throughput(ctx context.Context, o options, dir string, redis, engine *targe
 // memory starts both servers afresh, loads o.keys keys into each in turn,
 // and reads their memory use right after the load and after o.settle.
 func memory(ctx context.Context, o options, dir string, redis, engine *target, log *slog.Logger) (*bench.MemoryReport, error) {
-	rep := &bench.MemoryReport{Keys: o.keys, ValueSize: o.valueSize, Settle: o.settle}
+	rep := &bench.MemoryReport{Keys: o.keys, ValueSize: o.valueSize, Settle: o.settle, Kind: o.memoryKind}
 	samples := map[*target]*bench.MemorySample{redis: &rep.Redis, engine: &rep.Engine}
 	targets := []*target{redis, engine}
 	for _, t := range targets {
@@ -321,7 +323,7 @@ func memory(ctx context.Context, o options, dir string, redis, engine *target, l
 		*s = bench.MemorySample{RSSEmpty: -1, RSSLoaded: -1, RSSSettled: -1, UsedMemory: -1, DBSize: -1}
 		s.RSSEmpty = rss(t, s)
 		log.Info("loading keys", "server", t.name, "keys", o.keys)
-		load, err := bench.LoadKeys(ctx, t.srv.Addr(), o.keys, o.valueSize)
+		load, err := bench.LoadItems(ctx, t.srv.Addr(), o.memoryKind, o.keys, o.valueSize)
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("memory: %w", ctx.Err())
 		}
