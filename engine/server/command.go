@@ -200,7 +200,7 @@ func (c *Client) exec(args [][]byte) {
 			s.propagate(c.db, args...)
 		}
 	}
-	if s.repl.offset != offBefore {
+	if s.repl.offset != offBefore || (s.dirty != dirtyBefore && s.repl.backlog == nil) {
 		c.woff = s.repl.offset
 		if s.set.Repl.SyncReplicas > 0 && c.id >= 0 && !c.inExec && !s.isReplica() && c.blk == nil {
 			c.holdForSyncReplicas(replyMark)
@@ -225,11 +225,15 @@ func arityOK(arity, argc int) bool {
 func (c *Client) rejected(cmd *command) { c.srv.cmdStat(cmd.name).rejected++ }
 
 func (s *Server) cmdStat(name string) *cmdStat {
+	if s.lastStat != nil && s.lastStatName == name {
+		return s.lastStat
+	}
 	st := s.stats.cmdStats[name]
 	if st == nil {
 		st = &cmdStat{}
 		s.stats.cmdStats[name] = st
 	}
+	s.lastStat, s.lastStatName = st, name
 	return st
 }
 
