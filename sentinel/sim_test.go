@@ -37,6 +37,10 @@ type simNode struct {
 	runID    string
 	subs     map[Addr]func(string) // by subscribing sentinel
 	promoted int                   // SLAVEOF NO ONE received while a replica
+	// stallAfterPromotion makes the node unresponsive for that long after
+	// SLAVEOF NO ONE (a busy new master: fsync, big CONFIG REWRITE, ...).
+	stallAfterPromotion time.Duration
+	stallUntil          time.Time
 }
 
 type simSentinel struct {
@@ -206,7 +210,11 @@ func (t *simTransport) Do(addr Addr, _ Auth, cmds [][]string, done func([]Reply,
 		if w.cut(addr, t.from) {
 			return // reply lost: the command stays pending
 		}
-		w.after(w.latency(), func() { done(replies, nil) })
+		delay := w.latency()
+		if n := w.nodes[addr]; n != nil && n.stallUntil.After(w.now) {
+			delay += n.stallUntil.Sub(w.now)
+		}
+		w.after(delay, func() { done(replies, nil) })
 	})
 }
 
@@ -245,6 +253,7 @@ func (w *simWorld) exec(from, to Addr, cmds [][]string) []Reply {
 			if strings.EqualFold(c[1], "no") {
 				if n.master != nil {
 					n.promoted++
+					n.stallUntil = w.now.Add(n.stallAfterPromotion)
 				}
 				n.master = nil
 			} else {
@@ -428,6 +437,15 @@ func TestSimOneFailureOnePromotion(t *testing.T) {
 			// The third sentinel hears no hello from data nodes for a while
 			// (it misses the config update) but still answers votes.
 			return sub == deaf && w.now.Sub(killAt) < deafFor
+		}
+		if seed%3 == 2 {
+			// The new master stalls longer than down-after right after its
+			// promotion: every sentinel sees it SDOWN, ODOWN follows, and
+			// only the vote lockout stands between that and a second
+			// promotion (Redis's double failover of targets.md).
+			for _, n := range w.nodes {
+				n.stallAfterPromotion = 1200*time.Millisecond + time.Duration(w.rnd.IntN(1500))*time.Millisecond
+			}
 		}
 		old := w.nodes[Addr{"10.0.0.1", 1000}]
 		old.up = false
