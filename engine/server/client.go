@@ -137,7 +137,8 @@ func (c *Client) serve() {
 			if n > 0 {
 				end += n
 				s.stats.netInput.Add(int64(n))
-				c.lastInteraction.Store(time.Now().UnixMilli())
+				// (the batch below stamps lastInteraction with the cached
+				// command time: no clock read per read)
 			}
 			if err != nil {
 				if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
@@ -193,6 +194,7 @@ func (c *Client) runBatch(argv [][]byte, bounds []int, perr error) bool {
 	s := c.srv
 	s.mu.Lock()
 	s.refreshCtx()
+	c.lastInteraction.Store(s.ctx.Now)
 	prev := 0
 	for _, b := range bounds {
 		if b > prev {

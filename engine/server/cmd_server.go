@@ -292,6 +292,7 @@ func cmdConfigResetStat(c *Client, args [][]byte) {
 	s.stats.errorReplies = 0
 	s.stats.errorCodes = map[string]int64{}
 	s.stats.cmdStats = map[string]*cmdStat{}
+	s.lastStat, s.lastStatName = nil, ""
 	s.stats.netInput.Store(0)
 	s.stats.netOutput.Store(0)
 	c.w.OK()

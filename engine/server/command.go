@@ -225,11 +225,15 @@ func arityOK(arity, argc int) bool {
 func (c *Client) rejected(cmd *command) { c.srv.cmdStat(cmd.name).rejected++ }
 
 func (s *Server) cmdStat(name string) *cmdStat {
+	if s.lastStat != nil && s.lastStatName == name {
+		return s.lastStat
+	}
 	st := s.stats.cmdStats[name]
 	if st == nil {
 		st = &cmdStat{}
 		s.stats.cmdStats[name] = st
 	}
+	s.lastStat, s.lastStatName = st, name
 	return st
 }
 

@@ -115,13 +115,17 @@ type Server struct {
 	// aofAlwaysFlag mirrors appendfsync always for lock-free readers.
 	aofAlwaysFlag atomic.Bool
 	watchers      map[dbKey][]*Client
-	blocked       map[dbKey][]*Client // clients parked on a key, in arrival order
-	ready         []dbKey
-	readySet      map[dbKey]bool
-	rnd           *mrand.Rand
-	ctx           keyspace.Ctx
-	stats         stats
-	dirty         int64 // changes since the last save
+	// lastStat caches the stats entry of the last command (pipelines and
+	// benchmarks repeat one command); reset with the stats.
+	lastStat     *cmdStat
+	lastStatName string
+	blocked      map[dbKey][]*Client // clients parked on a key, in arrival order
+	ready        []dbKey
+	readySet     map[dbKey]bool
+	rnd          *mrand.Rand
+	ctx          keyspace.Ctx
+	stats        stats
+	dirty        int64 // changes since the last save
 	// activeExpireOff is DEBUG SET-ACTIVE-EXPIRE 0.
 	activeExpireOff bool
 	ev              evictor // maxmemory state (evict.go)
