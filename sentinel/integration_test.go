@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,7 +17,25 @@ func TestKillMasterFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real processes")
 	}
-	c := newCluster(t, []int{100, 100, 50}, 3, 2)
+	killMasterFailover(t, newCluster(t, []int{100, 100, 50}, 3, 2))
+}
+
+// TestKillMasterFailoverEngine is the same proof with hactl-engine nodes.
+func TestKillMasterFailoverEngine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real processes")
+	}
+	bin := filepath.Join(t.TempDir(), "hactl-engine")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hactl/hactl/cmd/hactl-engine").CombinedOutput(); err != nil {
+		t.Skipf("hactl-engine does not build right now: %v\n%s", err, out)
+	}
+	killMasterFailover(t, newClusterWith(t, bin, []int{100, 100, 50}, 3, 2))
+}
+
+// killMasterFailover kills the master of c (node 2 has the best priority)
+// and checks the failover, the events, pub/sub, INFO, the old master's
+// return as a replica and redis-cli.
+func killMasterFailover(t *testing.T, c *cluster) {
 	ctx := context.Background()
 	// Pub/sub on one sentinel sees the events too.
 	sub := c.sentinels[0].client().PSubscribe(ctx, "*")

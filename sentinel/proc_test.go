@@ -49,9 +49,10 @@ func freePorts(t testing.TB, n int) []int {
 	return ports
 }
 
-// redisProc is a redis-server child process.
+// redisProc is a redis-server (or hactl-engine) child process.
 type redisProc struct {
 	t    testing.TB
+	bin  string
 	port int
 	args []string
 	pass string // requirepass, if any
@@ -60,17 +61,22 @@ type redisProc struct {
 
 func startRedis(t testing.TB, port int, extra ...string) *redisProc {
 	t.Helper()
-	bin := needBinary(t, "redis-server")
+	return startServer(t, needBinary(t, "redis-server"), port, extra...)
+}
+
+// startServer starts a Redis-compatible server binary that takes Redis's
+// command-line options.
+func startServer(t testing.TB, bin string, port int, extra ...string) *redisProc {
+	t.Helper()
 	dir := t.TempDir()
 	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
 		"--appendonly", "no", "--dir", dir, "--repl-diskless-sync-delay", "0", "--loglevel", "warning"}, extra...)
-	r := &redisProc{t: t, port: port, args: args}
+	r := &redisProc{t: t, bin: bin, port: port, args: args}
 	for i, a := range extra {
 		if a == "--requirepass" && i+1 < len(extra) {
 			r.pass = extra[i+1]
 		}
 	}
-	_ = bin
 	r.start()
 	t.Cleanup(r.kill)
 	return r
@@ -78,9 +84,9 @@ func startRedis(t testing.TB, port int, extra ...string) *redisProc {
 
 func (r *redisProc) start() {
 	r.t.Helper()
-	r.cmd = exec.Command("redis-server", r.args...)
+	r.cmd = exec.Command(r.bin, r.args...)
 	if err := r.cmd.Start(); err != nil {
-		r.t.Fatalf("start redis-server: %v", err)
+		r.t.Fatalf("start %s: %v", r.bin, err)
 	}
 	waitFor(r.t, 5*time.Second, "redis-server up", func() bool {
 		c := redis.NewClient(&redis.Options{Addr: r.addr(), Password: r.pass, MaxRetries: -1})
@@ -253,7 +259,12 @@ type cluster struct {
 // and peer.
 func newCluster(t *testing.T, prios []int, nSent, quorum int) *cluster {
 	t.Helper()
-	needBinary(t, "redis-server")
+	return newClusterWith(t, needBinary(t, "redis-server"), prios, nSent, quorum)
+}
+
+// newClusterWith is newCluster with another server binary.
+func newClusterWith(t *testing.T, bin string, prios []int, nSent, quorum int) *cluster {
+	t.Helper()
 	ports := freePorts(t, len(prios)+nSent)
 	c := &cluster{t: t}
 	for i, p := range prios {
@@ -261,7 +272,7 @@ func newCluster(t *testing.T, prios []int, nSent, quorum int) *cluster {
 		if i > 0 {
 			args = append(args, "--replicaof", "127.0.0.1", strconv.Itoa(ports[0]))
 		}
-		c.nodes = append(c.nodes, startRedis(t, ports[i], args...))
+		c.nodes = append(c.nodes, startServer(t, bin, ports[i], args...))
 	}
 	base := t.TempDir()
 	for i := 0; i < nSent; i++ {
