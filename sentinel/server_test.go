@@ -2,8 +2,8 @@ package sentinel
 
 import (
 	"bufio"
-	"io"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
