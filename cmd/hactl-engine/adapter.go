@@ -38,6 +38,7 @@ func (e *engineConfig) Settings() server.Settings {
 		NotifyKeyspaceEvents:   config.NotifyLetters(c.NotifyKeyspaceEvents),
 		Persist:                persistSettings(c),
 		Repl:                   replSettings(c),
+		TLS:                    tlsSettings(c),
 		PubsubOutputLimit: server.OutputLimit{
 			Hard:        int64(c.ClientOutputBufferLimit[config.ClassPubSub].HardBytes),
 			Soft:        int64(c.ClientOutputBufferLimit[config.ClassPubSub].SoftBytes),

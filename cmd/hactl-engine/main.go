@@ -87,6 +87,17 @@ func run(args []string, stderr io.Writer) int {
 	// Serve while loading: clients get -LOADING until the data is in.
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
+	// SIGHUP re-reads the TLS certificate files (rotation without restart).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			if err := srv.ReloadTLSFiles(); err != nil {
+				log.Warn("TLS reload failed; the previous certificates stay in use", "err", err)
+			}
+		}
+	}()
 	if err := srv.LoadData(); err != nil {
 		log.Error(err.Error())
 		srv.Abort()

@@ -60,3 +60,9 @@ func replSettings(c *config.Config) server.ReplSettings {
 		SyncReplicasTimeout: time.Duration(c.SyncReplicasTimeoutMs) * time.Millisecond,
 	}
 }
+
+// tlsSettings maps the TLS directives.
+func tlsSettings(c *config.Config) server.TLSSettings {
+	return server.TLSSettings{Port: c.TLSPort, CertFile: c.TLSCertFile, KeyFile: c.TLSKeyFile,
+		CAFile: c.TLSCACertFile, AuthClients: c.TLSAuthClients, Replication: c.TLSReplication}
+}

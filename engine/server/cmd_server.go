@@ -264,11 +264,21 @@ func cmdConfigSet(c *Client, args [][]byte) {
 		return
 	}
 	wasAOF := s.set.Persist.AppendOnly
-	if _, err := s.cfg.Set(pairs); err != nil {
+	changed, err := s.cfg.Set(pairs)
+	if err != nil {
 		c.replyError(err.Error())
 		return
 	}
 	s.applySettings(s.cfg.Settings())
+	for _, name := range changed {
+		if strings.HasPrefix(name, "tls-") && s.set.TLS.Port > 0 {
+			if err := s.ReloadTLS(); err != nil {
+				c.replyError("ERR CONFIG SET failed (possibly related to argument '" + name + "') - " + err.Error())
+				return
+			}
+			break
+		}
+	}
 	if on := s.set.Persist.AppendOnly; on != wasAOF {
 		if on {
 			if err := s.startAOFRewrite(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -169,6 +170,7 @@ func (s *Server) runLink(ctx context.Context, l *masterLink) {
 }
 
 type linkConfig struct {
+	tls                    bool
 	auth, user, announceIP string
 	listenPort             int
 	timeout                time.Duration
@@ -178,8 +180,11 @@ type linkConfig struct {
 // linkOnce runs one connection to the master, until it fails.
 func (s *Server) linkOnce(ctx context.Context, l *masterLink) error {
 	s.mu.Lock()
-	cfg := linkConfig{auth: s.set.Repl.MasterAuth, user: s.set.Repl.MasterUser, announceIP: s.set.Repl.ReplicaAnnounceIP,
+	cfg := linkConfig{tls: s.set.TLS.Replication, auth: s.set.Repl.MasterAuth, user: s.set.Repl.MasterUser, announceIP: s.set.Repl.ReplicaAnnounceIP,
 		listenPort: s.set.Port, timeout: s.set.Repl.Timeout, dir: s.set.Persist.Dir}
+	if cfg.tls && s.set.TLS.Port > 0 {
+		cfg.listenPort = s.set.TLS.Port
+	}
 	if s.set.Repl.ReplicaAnnouncePort > 0 {
 		cfg.listenPort = s.set.Repl.ReplicaAnnouncePort
 	}
@@ -200,6 +205,22 @@ func (s *Server) linkOnce(ctx context.Context, l *masterLink) error {
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("Error condition on socket for SYNC: %w", err)
+	}
+	if cfg.tls {
+		tcfg, terr := s.clientTLSConfig(l.host)
+		if terr != nil {
+			conn.Close()
+			return terr
+		}
+		tc := tls.Client(conn, tcfg)
+		hctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			conn.Close()
+			return fmt.Errorf("TLS handshake with MASTER %s failed: %w", addr, err)
+		}
+		conn = tc
 	}
 	defer conn.Close()
 	l.wmu.Lock()

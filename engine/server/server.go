@@ -69,6 +69,8 @@ type Settings struct {
 	Persist PersistSettings
 	// Repl holds the replication directives.
 	Repl ReplSettings
+	// TLS holds the TLS directives.
+	TLS TLSSettings
 	// ACLFile is aclfile; Users holds the config file's user directives
 	// (the arguments after "user"); ACLLogMaxLen is acl-log-max-len.
 	ACLFile      string
@@ -109,9 +111,12 @@ type Server struct {
 	pst      persistState
 	repl     replState
 	pause    pauseState
-	failover failoverState
-	snapJob  *snapshotJob // the snapshot being written, if any
-	aofW     atomic.Pointer[aof.Writer]
+	tls      tlsState
+	// tlsAuthClients mirrors tls-auth-clients for handshakes (no lock).
+	tlsAuthClients atomic.Value
+	failover       failoverState
+	snapJob        *snapshotJob // the snapshot being written, if any
+	aofW           atomic.Pointer[aof.Writer]
 	// aofAlwaysFlag mirrors appendfsync always for lock-free readers.
 	aofAlwaysFlag atomic.Bool
 	watchers      map[dbKey][]*Client
@@ -223,7 +228,11 @@ func (s *Server) applySettings(set Settings) {
 	if set.ProtoMaxBulkLen <= 0 {
 		set.ProtoMaxBulkLen = 512 << 20
 	}
+	if set.TLS.AuthClients == "" {
+		set.TLS.AuthClients = "yes"
+	}
 	s.set = set
+	s.tlsAuthClients.Store(set.TLS.AuthClients)
 	s.maxBulk.Store(set.ProtoMaxBulkLen)
 	s.applyEvictionSettings()
 	s.aofAlwaysFlag.Store(strings.EqualFold(set.Persist.AppendFsync, "always"))
@@ -242,6 +251,13 @@ func (s *Server) Listen(ctx context.Context) error {
 	binds := s.set.Bind
 	if len(binds) == 0 {
 		binds = []string{"*", "-::*"}
+	}
+	if err := s.listenTLS(ctx, binds); err != nil {
+		s.closeListeners()
+		return err
+	}
+	if s.set.Port == 0 && s.set.TLS.Port > 0 {
+		return nil // port 0: TLS only
 	}
 	var lc net.ListenConfig
 	for _, b := range binds {
