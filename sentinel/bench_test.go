@@ -25,23 +25,35 @@ func TestFailoverBenchmark(t *testing.T) {
 	if runs <= 0 {
 		t.Skip("set HACTL_SENTINEL_BENCH=<runs> to measure")
 	}
-	needBinary(t, "redis-server")
-	ours := filepath.Join(t.TempDir(), "hactl-sentinel")
-	if out, err := exec.Command("go", "build", "-o", ours, "github.com/hactl/hactl/cmd/hactl-sentinel").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	redisServer := needBinary(t, "redis-server")
+	build := func(pkg string) string {
+		out := filepath.Join(t.TempDir(), filepath.Base(pkg))
+		if b, err := exec.Command("go", "build", "-o", out, "github.com/hactl/hactl/cmd/"+pkg).CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", pkg, err, b)
+		}
+		return out
 	}
-	impls := []struct{ name, bin string }{{"redis-sentinel 7.0.15", needBinary(t, "redis-sentinel")}, {"hactl-sentinel", ours}}
+	ours := build("hactl-sentinel")
+	aof := []string{"--appendonly", "yes", "--appendfsync", "everysec"}
+	impls := []benchImpl{
+		{"redis-sentinel 7.0.15", needBinary(t, "redis-sentinel"), redisServer, aof},
+		{"hactl-sentinel", ours, redisServer, aof},
+	}
+	if os.Getenv("HACTL_SENTINEL_BENCH_ENGINE") != "" {
+		impls = append(impls, benchImpl{"hactl-sentinel + hactl-engine (sync-replicas 1)", ours,
+			build("hactl-engine"), append([]string{"--hactl-sync-replicas", "1"}, aof...)})
+	}
 	results := make([][]benchRun, len(impls))
 	for r := 0; r < runs; r++ {
-		for k, impl := range impls { // alternate, so both see the same machine load
+		for k, impl := range impls { // interleaved, so all see the same machine load
 			t.Run(fmt.Sprintf("%s/%d", impl.name, r), func(t *testing.T) {
-				br := failoverOnce(t, impl.bin)
+				br := failoverOnce(t, impl)
 				t.Logf("%s run %d: %+v", impl.name, r, br)
 				results[k] = append(results[k], br)
 			})
 		}
 	}
-	table := benchTable(impls[0].name, impls[1].name, results[0], results[1])
+	table := benchTable(impls, results)
 	t.Log("\n" + table)
 	if out := os.Getenv("HACTL_SENTINEL_BENCH_OUT"); out != "" {
 		if err := os.WriteFile(out, []byte(table), 0o644); err != nil {
@@ -50,22 +62,29 @@ func TestFailoverBenchmark(t *testing.T) {
 	}
 }
 
+// benchImpl is one column of the benchmark: a sentinel binary and the data
+// node binary with its options.
+type benchImpl struct {
+	name, sentinel, server string
+	serverArgs             []string
+}
+
 // benchRun is one measured failover; durations are from the kill -9.
 type benchRun struct {
 	sdown, odown, elected, promoted, switched, outage time.Duration
 	lost, acked, promotions                           int
 }
 
-func failoverOnce(t *testing.T, bin string) benchRun {
+func failoverOnce(t *testing.T, impl benchImpl) benchRun {
 	ports := freePorts(t, 6)
-	aof := []string{"--appendonly", "yes", "--appendfsync", "everysec"}
+	bin := impl.sentinel
 	var nodes []*redisProc
 	for i := 0; i < 3; i++ {
-		args := aof
+		args := append([]string{}, impl.serverArgs...)
 		if i > 0 {
-			args = append(append([]string{}, aof...), "--replicaof", "127.0.0.1", strconv.Itoa(ports[0]))
+			args = append(args, "--replicaof", "127.0.0.1", strconv.Itoa(ports[0]))
 		}
-		nodes = append(nodes, startRedis(t, ports[i], args...))
+		nodes = append(nodes, startServer(t, impl.server, ports[i], args...))
 	}
 	var sents []*realSentinel
 	var addrs []string
@@ -147,16 +166,16 @@ func median(ds []time.Duration) (time.Duration, time.Duration) {
 	return m, s[len(s)-1]
 }
 
-func benchTable(nameA, nameB string, a, b []benchRun) string {
-	col := func(rs []benchRun, f func(benchRun) time.Duration) (time.Duration, time.Duration) {
-		var ds []time.Duration
-		for _, r := range rs {
-			ds = append(ds, f(r))
-		}
-		return median(ds)
-	}
+func benchTable(impls []benchImpl, results [][]benchRun) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "| time after kill -9 (median / max over %d+%d runs) | %s | %s | ratio of medians |\n|---|---|---|---|\n", len(a), len(b), nameA, nameB)
+	sb.WriteString("| after kill -9: median / max |")
+	for k, impl := range impls {
+		fmt.Fprintf(&sb, " %s (%d runs) |", impl.name, len(results[k]))
+		if k > 0 {
+			sb.WriteString(" ratio |")
+		}
+	}
+	sb.WriteString("\n|---|" + strings.Repeat("---|", 2*len(impls)-1) + "\n")
 	rows := []struct {
 		name string
 		f    func(benchRun) time.Duration
@@ -169,36 +188,58 @@ func benchTable(nameA, nameB string, a, b []benchRun) string {
 		{"**FailoverClient writes again**", func(r benchRun) time.Duration { return r.outage }},
 	}
 	for _, row := range rows {
-		ma, xa := col(a, row.f)
-		mb, xb := col(b, row.f)
-		ratio := "-"
-		if ma > 0 {
-			ratio = fmt.Sprintf("%.2f", float64(mb)/float64(ma))
-		}
-		fmt.Fprintf(&sb, "| %s | %.2f s / %.2f s | %.2f s / %.2f s | %s |\n", row.name, ma.Seconds(), xa.Seconds(), mb.Seconds(), xb.Seconds(), ratio)
-	}
-	sum := func(rs []benchRun, f func(benchRun) int) (tot, max int) {
-		for _, r := range rs {
-			v := f(r)
-			tot += v
-			if v > max {
-				max = v
+		fmt.Fprintf(&sb, "| %s |", row.name)
+		var base time.Duration
+		for k := range impls {
+			var ds []time.Duration
+			for _, r := range results[k] {
+				ds = append(ds, row.f(r))
+			}
+			m, x := median(ds)
+			fmt.Fprintf(&sb, " %.2f s / %.2f s |", m.Seconds(), x.Seconds())
+			if k == 0 {
+				base = m
+			} else if base > 0 {
+				fmt.Fprintf(&sb, " %.2f |", float64(m)/float64(base))
+			} else {
+				sb.WriteString(" - |")
 			}
 		}
-		return
+		sb.WriteString("\n")
 	}
-	la, lma := sum(a, func(r benchRun) int { return r.lost })
-	lb, lmb := sum(b, func(r benchRun) int { return r.lost })
-	fmt.Fprintf(&sb, "| acknowledged writes lost (total / worst run) | %d / %d | %d / %d | |\n", la, lma, lb, lmb)
-	dbl := func(rs []benchRun) int {
-		n := 0
-		for _, r := range rs {
-			if r.promotions > 1 {
-				n++
+	counts := []struct {
+		name string
+		f    func([]benchRun) string
+	}{
+		{"acknowledged writes lost (total / worst run)", func(rs []benchRun) string {
+			tot, max := 0, 0
+			for _, r := range rs {
+				tot += r.lost
+				if r.lost > max {
+					max = r.lost
+				}
+			}
+			return fmt.Sprintf("%d / %d", tot, max)
+		}},
+		{"runs with more than one promotion", func(rs []benchRun) string {
+			n := 0
+			for _, r := range rs {
+				if r.promotions > 1 {
+					n++
+				}
+			}
+			return strconv.Itoa(n)
+		}},
+	}
+	for _, c := range counts {
+		fmt.Fprintf(&sb, "| %s |", c.name)
+		for k := range impls {
+			fmt.Fprintf(&sb, " %s |", c.f(results[k]))
+			if k > 0 {
+				sb.WriteString(" |")
 			}
 		}
-		return n
+		sb.WriteString("\n")
 	}
-	fmt.Fprintf(&sb, "| runs with more than one promotion | %d | %d | |\n", dbl(a), dbl(b))
 	return sb.String()
 }
