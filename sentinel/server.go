@@ -366,21 +366,22 @@ func (srv *Server) info(w *resp.Writer, a []string, now time.Time) {
 		sections[strings.ToLower(s)] = true
 	}
 	all := len(a) == 0 || sections["all"] || sections["default"] || sections["everything"]
-	var b strings.Builder
+	// Each section ends with CRLF; sections are separated by an empty line.
+	var out []string
 	if all || sections["server"] {
-		fmt.Fprintf(&b, "# Server\r\nredis_version:7.0.15\r\nredis_mode:sentinel\r\nos:%s\r\narch_bits:64\r\nprocess_id:%d\r\nrun_id:%s\r\ntcp_port:%d\r\nuptime_in_seconds:%d\r\nexecutable:hactl-sentinel\r\n\r\n",
-			runtime.GOOS, os.Getpid(), srv.runID, srv.s.cfg.Port, int64(time.Since(srv.start).Seconds()))
+		out = append(out, fmt.Sprintf("# Server\r\nredis_version:7.0.15\r\nredis_mode:sentinel\r\nos:%s\r\narch_bits:64\r\nprocess_id:%d\r\nrun_id:%s\r\ntcp_port:%d\r\nuptime_in_seconds:%d\r\nexecutable:hactl-sentinel\r\n",
+			runtime.GOOS, os.Getpid(), srv.runID, srv.s.cfg.Port, int64(time.Since(srv.start).Seconds())))
 	}
 	if all || sections["clients"] {
 		srv.mu.Lock()
 		n := len(srv.clients)
 		srv.mu.Unlock()
-		fmt.Fprintf(&b, "# Clients\r\nconnected_clients:%d\r\n\r\n", n)
+		out = append(out, fmt.Sprintf("# Clients\r\nconnected_clients:%d\r\n", n))
 	}
 	if all || sections["sentinel"] {
-		b.WriteString(srv.s.infoSentinel(now))
+		out = append(out, srv.s.infoSentinel(now))
 	}
-	w.BulkString(strings.TrimSuffix(b.String(), "\r\n"))
+	w.BulkString(strings.Join(out, "\r\n"))
 }
 
 func (srv *Server) subscribe(cl *client, cmd string, names []string) {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,6 +60,26 @@ func TestReplyShapesMatchRedisSentinel(t *testing.T) {
 		}
 		return true
 	})
+	infoKeys := func(c *redis.Client) ([]string, bool) {
+		s, err := c.Info(ctx, "sentinel").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, l := range strings.Split(s, "\r\n") {
+			if k, _, ok := strings.Cut(l, ":"); ok {
+				keys = append(keys, k)
+			} else if l != "" {
+				keys = append(keys, l)
+			}
+		}
+		return keys, strings.HasSuffix(s, "\r\n")
+	}
+	rk, rEnd := infoKeys(rc)
+	ok, oEnd := infoKeys(oc)
+	if !reflect.DeepEqual(rk, ok) || rEnd != oEnd {
+		t.Errorf("INFO sentinel lines: redis %v (ends with CRLF %v), hactl %v (%v)", rk, rEnd, ok, oEnd)
+	}
 	for _, cmd := range [][]any{
 		{"sentinel", "master", "mymaster"},
 		{"sentinel", "replicas", "mymaster"},
