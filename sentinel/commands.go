@@ -401,9 +401,7 @@ func (s *Sentinel) cmdSet(w *resp.Writer, m *master, a []string, now time.Time) 
 			}
 			return
 		}
-		if n == 1 {
-			m.settings = append(m.settings, [2]string{opt, vals[0]})
-		}
+		m.settings = append(m.settings, [2]string{opt, strings.Join(vals, " ")})
 		shown := strings.Join(vals, " ")
 		if opt == "auth-pass" {
 			shown = "******"

@@ -7,6 +7,7 @@ import (
 	mrand "math/rand/v2"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -258,7 +259,11 @@ func (s *Sentinel) addMaster(mc MasterConfig, pm state.Master, dynamic bool, now
 		addr = Addr{pm.IP, pm.Port}
 		m.configEpoch, m.leaderEpoch = pm.ConfigEpoch, pm.LeaderEpoch
 		for _, kv := range pm.Settings {
-			if err := m.cfg.SetOption(kv[0], []string{kv[1]}); err == nil {
+			vals := []string{kv[1]}
+			if kv[0] == "rename-command" {
+				vals = strings.Fields(kv[1])
+			}
+			if err := m.cfg.SetOption(kv[0], vals); err == nil {
 				m.settings = append(m.settings, kv)
 			}
 		}
