@@ -233,11 +233,12 @@ func TestRenderedConfigsRunOnRedis(t *testing.T) {
 }
 
 // TestRenderedHAProxy checks haproxy.cfg with haproxy -c, then, as root,
-// runs haproxy in front of a master and a replica and checks that every
-// connection lands on the master.
+// runs haproxy in front of a master and a replica watched by two of the
+// three sentinels (a majority: the check also asks them) and checks that
+// every connection lands on the master.
 func TestRenderedHAProxy(t *testing.T) {
 	haproxy := need(t, "/usr/sbin/haproxy")
-	inv, files := loopback(t, "hactl")
+	inv, files := loopback(t, "redis")
 	cfg := install(t, files["lb01"], HAProxyConfig, t.TempDir())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -253,7 +254,13 @@ func TestRenderedHAProxy(t *testing.T) {
 	}
 	for _, name := range []string{"db01", "db02"} {
 		h, _ := inv.Host(name)
-		start(t, server, install(t, files[name], EngineConfig, t.TempDir()), "--bind", h.Address)
+		for _, c := range []struct {
+			path string
+			args []string
+		}{{RedisConfig, nil}, {RedisSentinelConfig, []string{"--sentinel"}}} {
+			dir := t.TempDir()
+			start(t, server, append([]string{install(t, files[name], c.path, dir), "--bind", h.Address, "--logfile", "", "--pidfile", filepath.Join(dir, "pid")}, c.args...)...)
+		}
 	}
 	start(t, haproxy, "-db", "-f", cfg)
 	proxy := net.JoinHostPort("127.0.0.80", strconv.Itoa(inv.HAProxy.Port))

@@ -75,6 +75,9 @@ func exitCodeFor(err error, stderr io.Writer) ExitCode {
 		return ExitOK
 	case errors.Is(err, ErrVerifyFailed):
 		return ExitVerify
+	case failoverExitCode(err) != 0:
+		fmt.Fprintf(stderr, "hactl: %v\n", err)
+		return failoverExitCode(err)
 	case errors.Is(err, ErrSilent):
 		return ExitError
 	case inventory.AsErrorList(err) != nil:
@@ -105,7 +108,7 @@ The inventory is -i FILE, else $HACTL_INVENTORY, else ./inventory.yaml.
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
-	root.AddCommand(NewCmdInventory(f), NewCmdRender(f, nil), NewCmdUp(f, nil), NewCmdVerify(f, nil), NewCmdStatus(f, nil))
+	root.AddCommand(NewCmdInventory(f), NewCmdRender(f, nil), NewCmdUp(f, nil), NewCmdVerify(f, nil), NewCmdStatus(f, nil), NewCmdFailover(f, nil), NewCmdHeal(f, nil))
 	addLabCommand(root, f)
 	return root
 }

@@ -1,0 +1,351 @@
+package verify
+
+// A small lab for the failover tests: three engines and (optionally) three
+// sentinels rendered by package templates, run as processes on
+// 127.0.9.1-3, and HAProxy on 127.0.9.10 (hactl's config) and 127.0.9.11
+// (the seed's). Loopback only; every process dies with the test.
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hactl/hactl/inventory"
+	"github.com/hactl/hactl/templates"
+	"github.com/redis/go-redis/v9"
+)
+
+const (
+	labPass      = "lab-pass"
+	labPort      = 16379
+	labSentPort  = 36379
+	labProxyPort = 16390
+	labProxy     = "127.0.9.10" // hactl's haproxy.cfg
+	labSeedProxy = "127.0.9.11" // the seed's haproxy.cfg
+)
+
+const labInventory = `service: mymaster
+engine: %s
+provider: ssh
+master: db01
+hosts:
+  - {name: db01, address: 127.0.9.1}
+  - {name: db02, address: 127.0.9.2}
+  - {name: db03, address: 127.0.9.3}
+  - {name: lb01, address: 127.0.9.10, roles: [haproxy]}
+server:
+  port: 16379
+sentinel:
+  port: 36379
+  down_after: 1000ms
+  failover_timeout: 4000ms
+haproxy:
+  port: 16390
+  check_interval: 1s
+secrets:
+  requirepass: {env: LAB_PASS}
+`
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// labBinaries builds hactl-engine and hactl-sentinel once per test binary.
+func labBinaries(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "hactl-verify-bin")
+		if buildErr != nil {
+			return
+		}
+		for _, name := range []string{"hactl-engine", "hactl-sentinel"} {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(buildDir, name), "../cmd/"+name)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build %s: %w\n%s", name, err, out)
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildDir
+}
+
+// lab is one running set.
+type lab struct {
+	t      *testing.T
+	engine string
+	root   string
+	inv    *inventory.Inventory
+	sec    *inventory.ResolvedSecrets
+	cfg    Config
+	bin    string
+	mu     sync.Mutex
+	procs  map[string]*exec.Cmd // "db01/engine", "db01/sentinel", "haproxy/..."
+}
+
+// newLab renders and starts the engines and, with sentinels, the sentinels,
+// and waits until replication (and the sentinels) are settled.
+func newLab(t *testing.T, engine string, sentinels bool) *lab {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	if engine == "redis" {
+		if _, err := exec.LookPath("redis-server"); err != nil {
+			t.Skip("redis-server not installed")
+		}
+	}
+	l := &lab{t: t, engine: engine, root: t.TempDir(), procs: map[string]*exec.Cmd{}}
+	if engine == "hactl" {
+		l.bin = labBinaries(t)
+	}
+	env := func(k string) (string, bool) { return labPass, k == "LAB_PASS" }
+	inv, _, err := inventory.Parse("inventory.yaml", []byte(fmt.Sprintf(labInventory, engine)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := inventory.ResolveSecrets(inv, env, os.ReadFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.inv, l.sec, l.cfg = inv, sec, FromInventory(inv, sec)
+	l.cfg.Timeout = 500 * time.Millisecond
+	l.cfg.Proxies = nil // the HAProxy tests start and check their own
+	if !sentinels {
+		l.cfg.Sentinels = nil
+	}
+	t.Cleanup(l.stopAll)
+	for _, h := range inv.Hosts {
+		files, err := templates.Render(inv, sec, templates.Params{Host: h.Name, Root: l.hostRoot(h.Name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			os.MkdirAll(filepath.Dir(f.Path), 0o755)
+			if err := os.WriteFile(f.Path, f.Content, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, d := range []string{templates.EngineDataDir, templates.SentinelDataDir, templates.RedisDataDir, "/run/redis", "/run/sentinel", "/var/log/redis"} {
+			os.MkdirAll(l.hostRoot(h.Name)+d, 0o755)
+		}
+	}
+	for _, n := range []string{"db01", "db02", "db03"} {
+		l.startEngine(n)
+	}
+	l.eventually(20*time.Second, "replicas linked", func() (bool, string) {
+		st := Status(context.Background(), l.cfg)
+		ok := st.Master == "db01" && len(st.Replicas) == 2
+		for _, r := range st.Replicas {
+			ok = ok && r.Link == "up"
+		}
+		return ok, fmt.Sprintf("%+v", st)
+	})
+	if sentinels {
+		for _, n := range []string{"db01", "db02", "db03"} {
+			l.startSentinel(n)
+		}
+		l.waitSettled("db01")
+	}
+	return l
+}
+
+func (l *lab) hostRoot(name string) string { return filepath.Join(l.root, name) }
+
+// start runs a process until stopped or the test ends.
+func (l *lab) start(key string, argv ...string) {
+	l.t.Helper()
+	log, err := os.OpenFile(filepath.Join(l.root, strings.ReplaceAll(key, "/", "-")+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		l.t.Fatal(err)
+	}
+	go func() { cmd.Wait(); log.Close() }()
+	l.mu.Lock()
+	l.procs[key] = cmd
+	l.mu.Unlock()
+}
+
+// kill sends sig to a started process (SIGKILL for a crash).
+func (l *lab) kill(key string, sig syscall.Signal) {
+	l.mu.Lock()
+	cmd := l.procs[key]
+	l.mu.Unlock()
+	if cmd != nil && cmd.Process != nil {
+		_ = cmd.Process.Signal(sig)
+	}
+}
+
+func (l *lab) stopAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, cmd := range l.procs {
+		if cmd.Process != nil {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+	}
+	if l.t.Failed() {
+		logs, _ := filepath.Glob(filepath.Join(l.root, "*.log"))
+		for _, p := range logs {
+			b, _ := os.ReadFile(p)
+			if len(b) > 4000 {
+				b = b[len(b)-4000:]
+			}
+			l.t.Logf("== %s\n%s", filepath.Base(p), b)
+		}
+	}
+}
+
+func (l *lab) startEngine(name string) {
+	r := l.hostRoot(name)
+	if l.engine == "redis" {
+		l.start(name+"/engine", "redis-server", r+templates.RedisConfig)
+		return
+	}
+	l.start(name+"/engine", filepath.Join(l.bin, "hactl-engine"), r+templates.EngineConfig)
+}
+
+func (l *lab) startSentinel(name string) {
+	r := l.hostRoot(name)
+	if l.engine == "redis" {
+		l.start(name+"/sentinel", "redis-server", r+templates.RedisSentinelConfig, "--sentinel")
+		return
+	}
+	l.start(name+"/sentinel", filepath.Join(l.bin, "hactl-sentinel"), r+templates.SentinelConfig)
+}
+
+// waitSettled waits until every sentinel names master and knows the two
+// other sentinels and both replicas.
+func (l *lab) waitSettled(master string) {
+	l.t.Helper()
+	l.eventually(30*time.Second, "sentinels settled on "+master, func() (bool, string) {
+		_, sv := l.cfg.survey(context.Background())
+		for _, s := range sv {
+			if s.Err != nil || l.cfg.nameOf(s.Master["ip"], s.Master["port"]) != master || s.Master["num-other-sentinels"] != "2" || s.Master["num-slaves"] != "2" {
+				return false, fmt.Sprintf("%s: %v %v", s.Name, s.Err, s.Master)
+			}
+		}
+		return true, ""
+	})
+}
+
+func (l *lab) eventually(d time.Duration, what string, f func() (bool, string)) {
+	l.t.Helper()
+	var last string
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		ok, s := f()
+		if ok {
+			return
+		}
+		last = s
+	}
+	l.t.Fatalf("%s: not within %s: %s", what, d, last)
+}
+
+func (l *lab) engineAddr(name string) string {
+	return net.JoinHostPort(l.addrOf(name), strconv.Itoa(labPort))
+}
+
+func (l *lab) addrOf(name string) string {
+	h, _ := l.inv.Host(name)
+	return h.Address
+}
+
+func (l *lab) client(addr string) *redis.Client {
+	return redis.NewClient(&redis.Options{Addr: addr, Password: labPass, DialTimeout: 200 * time.Millisecond,
+		ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond, MaxRetries: -1, PoolSize: 1, Protocol: 2, DisableIdentity: true})
+}
+
+// ack is one acknowledged write.
+type ack struct {
+	key string
+	at  time.Time
+}
+
+// writer writes SET prefix:i through addr (re-resolved by target after an
+// error when target is not nil) every interval until ctx ends, recording
+// every acknowledged key.
+type writer struct {
+	acks   []ack
+	errors int
+}
+
+func (l *lab) write(ctx context.Context, prefix string, target func() string, interval time.Duration) *writer {
+	w := &writer{}
+	addr := target()
+	cl := l.client(addr)
+	defer cl.Close()
+	for i := 0; ctx.Err() == nil; i++ {
+		key := fmt.Sprintf("%s:%d", prefix, i)
+		if err := cl.Set(context.Background(), key, i, 0).Err(); err != nil {
+			w.errors++
+			if a := target(); a != addr {
+				cl.Close()
+				addr, cl = a, l.client(a)
+			}
+		} else {
+			w.acks = append(w.acks, ack{key, time.Now()})
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(interval):
+		}
+	}
+	return w
+}
+
+// missing returns the acknowledged keys absent from the engine at addr.
+func (l *lab) missing(addr string, acks []ack) []ack {
+	l.t.Helper()
+	cl := l.client(addr)
+	defer cl.Close()
+	var out []ack
+	for i := 0; i < len(acks); i += 500 {
+		batch := acks[i:min(i+500, len(acks))]
+		p := cl.Pipeline()
+		cmds := make([]*redis.IntCmd, len(batch))
+		for j, a := range batch {
+			cmds[j] = p.Exists(context.Background(), a.key)
+		}
+		if _, err := p.Exec(context.Background()); err != nil {
+			l.t.Fatalf("EXISTS on %s: %v", addr, err)
+		}
+		for j, c := range cmds {
+			if c.Val() != 1 {
+				out = append(out, batch[j])
+			}
+		}
+	}
+	return out
+}
+
+// waitCaughtUp waits until every replica of master has its offset.
+func (l *lab) waitCaughtUp(master string) {
+	l.t.Helper()
+	l.eventually(10*time.Second, "replicas caught up with "+master, func() (bool, string) {
+		st := Status(context.Background(), l.cfg)
+		ok := st.Master == master
+		for _, r := range st.Replicas {
+			ok = ok && r.Error == "" && r.Lag == 0 && r.Link == "up"
+		}
+		return ok, fmt.Sprintf("%+v", st)
+	})
+}
