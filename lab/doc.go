@@ -24,14 +24,18 @@
 //
 //   - DriverProcess ("process", no root needed): a node is a directory
 //     StateDir/nodes/NAME/root (the prefix for every path hactl installs) and
-//     an address 127.0.0.81, .82, ... Services listen on the production ports
-//     of that address. hactl reaches the node through its local transport and
-//     runs services through Lab.StartService, Lab.StopService and
-//     Lab.Services (the stand-in for systemctl): each service is a process
-//     group started with setsid, its pid file, definition and log kept in
-//     StateDir/nodes/NAME/services. Kill sends SIGKILL to every service of
-//     the node, Stop SIGTERM (then SIGKILL after 10 s), Start restarts every
-//     defined service. Isolate and Heal need root and iptables: they drop
+//     an address 127.0.0.81, .82, ... (Spec.Subnet picks another loopback
+//     /24). Services listen on the production ports of that address. hactl
+//     reaches the node through its local transport and runs services
+//     through Lab.StartService, Lab.RestartService, Lab.StopService and
+//     Lab.Services (the stand-in for systemctl; hactl up drives them through
+//     provision.ProcessManager, so the drills below act on exactly what up
+//     started): each service is a process group started with setsid, its
+//     pid (with the process start time, against pid reuse), definition and
+//     log kept in StateDir/nodes/NAME/services. Kill sends SIGKILL to every
+//     service of the node, Stop SIGTERM (then SIGKILL after 10 s), Start
+//     restarts every defined service; while a node is stopped, starting a
+//     service on it fails. Isolate and Heal need root and iptables: they drop
 //     loopback packets to and from the node's address. Without root they
 //     return ErrUnsupported. They cut what is addressed to the node and what
 //     its processes send from its address, not connections a node process

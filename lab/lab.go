@@ -62,8 +62,10 @@ type Spec struct {
 	Engine string
 	// ExtraPackages are Debian packages baked into the nspawn base.
 	ExtraPackages []string
-	// Subnet is the first three octets of the nspawn bridge network;
-	// default "10.77.0" (host .1, node i at .80+i).
+	// Subnet is the first three octets of the nodes' addresses (node i
+	// at .80+i): for nspawn a private /24 for the bridge (host .1),
+	// default "10.77.0"; for process a loopback /24, default "127.0.0".
+	// Two process labs at once need two subnets (same ports).
 	Subnet string
 	// Bridge is the nspawn bridge name; default "hactl0".
 	Bridge string
@@ -221,6 +223,9 @@ func (sp *Spec) fill() {
 	if sp.Engine == "" {
 		sp.Engine = "hactl"
 	}
+	if sp.Subnet == "" && sp.Driver == DriverProcess {
+		sp.Subnet = "127.0.0"
+	}
 	if sp.Subnet == "" {
 		sp.Subnet = "10.77.0"
 	}
@@ -248,7 +253,11 @@ func (sp *Spec) validate() error {
 	if len(sp.Bridge) > 15 || !isSimpleName(sp.Bridge) {
 		return fmt.Errorf("lab: bridge name %q: use at most 15 letters, digits or '-'", sp.Bridge)
 	}
-	if _, err := subnetAddr(sp.Subnet, 1); err != nil {
+	if sp.Driver == DriverProcess {
+		if _, err := loopbackAddr(sp.Subnet, 1); err != nil {
+			return err
+		}
+	} else if _, err := subnetAddr(sp.Subnet, 1); err != nil {
 		return err
 	}
 	return nil

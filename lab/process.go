@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
@@ -38,6 +39,16 @@ func (processDriver) create(_ context.Context, l *Lab) error {
 		l.logf("%s: %s, root %s", n.Host.Name, n.Host.Address, n.Host.Root)
 	}
 	return nil
+}
+
+// loopbackAddr is address host of the loopback /24 subnet (first three
+// octets, e.g. 127.0.0).
+func loopbackAddr(subnet string, host int) (string, error) {
+	a, err := netip.ParseAddr(fmt.Sprintf("%s.%d", subnet, host))
+	if err != nil || !a.Is4() || !a.IsLoopback() {
+		return "", fmt.Errorf("lab: subnet %q: the process driver needs the first three octets of a loopback /24, e.g. 127.0.0", subnet)
+	}
+	return a.String(), nil
 }
 
 // portFree checks that nothing listens on addr:port.

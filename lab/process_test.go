@@ -345,12 +345,16 @@ func TestSpecValidate(t *testing.T) {
 		{"engine", Spec{Engine: "valkey"}, "use hactl or redis"},
 		{"prefix long", Spec{Prefix: "hactllab"}, "at most 7"},
 		{"bridge chars", Spec{Bridge: "br_0"}, "bridge name"},
-		{"public subnet", Spec{Subnet: "8.8.8"}, "private IPv4"},
-		{"bad subnet", Spec{Subnet: "10.77"}, "private IPv4"},
+		{"public subnet", Spec{Driver: DriverNspawn, Subnet: "8.8.8"}, "private IPv4"},
+		{"bad subnet", Spec{Driver: DriverNspawn, Subnet: "10.77"}, "private IPv4"},
+		{"process: another loopback subnet", Spec{Subnet: "127.0.9"}, ""},
+		{"process: not loopback", Spec{Subnet: "10.77.0"}, "loopback /24"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sp := tc.sp
-			sp.Driver = DriverProcess
+			if sp.Driver == "" {
+				sp.Driver = DriverProcess
+			}
 			sp.fill()
 			err := sp.validate()
 			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {

@@ -73,7 +73,7 @@ func newState(sp *Spec, dir string, created bool) *state {
 		n.Host = Host{Name: name}
 		switch sp.Driver {
 		case DriverProcess:
-			n.Host.Address = fmt.Sprintf("127.0.0.%d", 81+i)
+			n.Host.Address, _ = loopbackAddr(sp.Subnet, 81+i)
 			n.Host.Transport = TransportLocal
 			n.Host.Root = filepath.Join(n.Dir, "root")
 		case DriverNspawn:

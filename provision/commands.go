@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+
+	"github.com/hactl/hactl/engine/splitargs"
 )
 
 // Quote quotes s as one sh word.
@@ -47,6 +49,15 @@ func MkdirCmd(p string, mode fs.FileMode, owner string) string {
 	return cmd
 }
 
+// ChmodCmd sets the mode and, when owner is not "", the owner of p.
+func ChmodCmd(p string, mode fs.FileMode, owner string) string {
+	cmd := fmt.Sprintf("chmod %04o %s", mode.Perm(), Quote(p))
+	if owner != "" {
+		cmd += fmt.Sprintf(" && chown %s %s", Quote(owner), Quote(p))
+	}
+	return cmd
+}
+
 // UserCmd creates a system user without login shell, unless it exists.
 func UserCmd(user, home string) string {
 	return fmt.Sprintf("id -u %s >/dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir %s --shell /usr/sbin/nologin %s",
@@ -61,26 +72,81 @@ func PackageCmd(pkgs []string) string {
 // SysctlCmd loads one sysctl drop-in file.
 func SysctlCmd(file string) string { return "sysctl -q -p " + Quote(file) }
 
+// ProbeFile is one file ProbeCmd looks at.
+type ProbeFile struct {
+	Path string
+	// Runtime lists the directives the running service rewrites in this
+	// file (CONFIG REWRITE after REPLICAOF): the probe then also returns
+	// the file's content, so the planner can compare it with RuntimeDigest.
+	Runtime []string
+}
+
+// RuntimeDigest is a digest of a redis.conf-style file that ignores what
+// CONFIG REWRITE changes without changing the meaning: blank lines,
+// comments, quoting and spacing of arguments, directive case, and every
+// line whose directive is one of the runtime ones (replicaof: the
+// sentinels' business after a failover). Two files with the same digest
+// configure the same server apart from those directives.
+func RuntimeDigest(content []byte, runtime []string) string {
+	skip := map[string]bool{}
+	for _, d := range runtime {
+		skip[strings.ToLower(d)] = true
+	}
+	var b strings.Builder
+	for _, line := range strings.Split(string(content), "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || t[0] == '#' {
+			continue
+		}
+		args, err := splitargs.Split([]byte(t))
+		if err != nil || len(args) == 0 {
+			fmt.Fprintf(&b, "raw %q\n", t) // compared as is
+			continue
+		}
+		if skip[strings.ToLower(string(args[0]))] {
+			continue
+		}
+		fmt.Fprintf(&b, "%q", strings.ToLower(string(args[0])))
+		for _, a := range args[1:] {
+			fmt.Fprintf(&b, " %q", a)
+		}
+		b.WriteByte('\n')
+	}
+	return sha256Hex([]byte(b.String()))
+}
+
+// probeFileFunc is the sh function the probe runs for each file: it prints
+// the F (or M) line, with the content in base64 when $2 is 1.
+const probeFileFunc = `pf() {
+  if [ -f "$1" ]; then m=0; [ "$(head -c %d "$1")" = %s ] && m=1
+    c=-; [ "$2" = 1 ] && c=$(base64 -w0 < "$1")
+    printf 'F\t%%s\t%%s\t%%s\t%%s\t%%s\n' "$1" "$(sha256sum < "$1" | cut -d' ' -f1)" "$(stat --printf '%%a\t%%U:%%G' "$1")" "$m" "${c:--}"
+  else printf 'M\t%%s\n' "$1"; fi
+}
+`
+
 // ProbeCmd prints, one line each and tab-separated, what the planner needs
 // to know about a host:
 //
 //	A  <machine>                               (uname -m)
-//	F  <path> <sha256> <mode> <owner> <managed> (a file; managed is 1 when it starts with the header)
+//	F  <path> <sha256> <mode> <owner> <managed> <content in base64 or ->
+//	                                           (a file; managed is 1 when it starts with the header)
 //	M  <path>                                  (a missing file or directory)
 //	D  <path> <mode> <owner>                   (a directory)
 //	U  <user> <0|1>                            (whether the user exists)
 //	P  <command> <0|1>                         (whether the command is installed)
-//	S  <service> <active 0|1> <enabled 0|1>
+//	S  <service> <active 0|1> <enabled 0|1>    (systemd mode only)
 //
-// It only reads.
-func ProbeCmd(l Layout, files, dirs []string, user string, commands []string, services []Service, header string) string {
+// It only reads. In Processes mode the services are not probed by shell:
+// Plan asks the layout's ProcessManager.
+func ProbeCmd(l Layout, files []ProbeFile, dirs []string, user string, commands []string, services []Service, header string) string {
 	var b strings.Builder
 	b.WriteString("printf 'A\\t%s\\n' \"$(uname -m)\"\n")
 	if len(files) > 0 {
-		fmt.Fprintf(&b, "for f in %s; do\n", quoteAll(files))
-		fmt.Fprintf(&b, "  if [ -f \"$f\" ]; then m=0; [ \"$(head -c %d \"$f\")\" = %s ] && m=1\n", len(header), Quote(header))
-		b.WriteString("    printf 'F\\t%s\\t%s\\t%s\\t%s\\n' \"$f\" \"$(sha256sum < \"$f\" | cut -d' ' -f1)\" \"$(stat --printf '%a\\t%U:%G' \"$f\")\" \"$m\"\n")
-		b.WriteString("  else printf 'M\\t%s\\n' \"$f\"; fi\ndone\n")
+		fmt.Fprintf(&b, probeFileFunc, len(header), Quote(header))
+		for _, f := range files {
+			fmt.Fprintf(&b, "pf %s %d\n", Quote(f.Path), btoi(len(f.Runtime) > 0))
+		}
 	}
 	if len(dirs) > 0 {
 		fmt.Fprintf(&b, "for d in %s; do\n", quoteAll(dirs))
@@ -91,6 +157,9 @@ func ProbeCmd(l Layout, files, dirs []string, user string, commands []string, se
 	}
 	for _, c := range commands {
 		fmt.Fprintf(&b, "if command -v %s >/dev/null 2>&1; then printf 'P\\t%%s\\t1\\n' %s; else printf 'P\\t%%s\\t0\\n' %s; fi\n", Quote(c), Quote(c), Quote(c))
+	}
+	if l.Services == Processes {
+		return b.String()
 	}
 	for _, s := range services {
 		a, e := l.StatusCmds(s)

@@ -13,7 +13,12 @@
 //     known_hosts, optional jump host).
 //   - Layout says where a host keeps its files (Root prefix, for the process
 //     lab that runs several "hosts" on one machine) and how its services are
-//     run (systemd or plain processes).
+//     run: systemd (systemctl commands) or Processes, through a
+//     ProcessManager (the process lab's service manager, package lab).
+//   - Files with Runtime directives (engine.conf: replicaof, which the
+//     engine rewrites after a sentinel's REPLICAOF) are compared with
+//     RuntimeDigest while their service runs, so a failover is not a
+//     difference; they are rewritten only when the service restarts anyway.
 //   - The command builders (WriteFileCmd, ProbeCmd, ServiceCmd, ...) are pure
 //     functions from arguments to shell text; secrets never appear in them:
 //     file contents go through stdin.

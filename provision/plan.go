@@ -3,6 +3,7 @@ package provision
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -21,6 +22,9 @@ type FileState struct {
 	Owner   string
 	Managed bool // starts with templates.Header
 	IsDir   bool
+	// Content is the file's content, for files probed with runtime
+	// directives (small configs); nil otherwise.
+	Content []byte
 }
 
 // HostState is what a probe saw of one host.
@@ -39,7 +43,7 @@ func ParseProbe(out []byte) (HostState, error) {
 	for i, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
 		f := strings.Split(line, "\t")
 		bad := func() error { return fmt.Errorf("probe output line %d: unexpected %q", i+1, line) }
-		need := map[string]int{"A": 2, "F": 6, "M": 2, "D": 4, "U": 3, "P": 3, "S": 4}[f[0]]
+		need := map[string]int{"A": 2, "F": 7, "M": 2, "D": 4, "U": 3, "P": 3, "S": 4}[f[0]]
 		if need == 0 || len(f) != need {
 			return st, bad()
 		}
@@ -47,12 +51,20 @@ func ParseProbe(out []byte) (HostState, error) {
 		case "A":
 			st.Arch = f[1]
 		case "F", "D":
-			mode, err := strconv.ParseUint(f[len(f)-2-btoi(f[0] == "F")], 8, 32)
+			mode, err := strconv.ParseUint(f[len(f)-2-2*btoi(f[0] == "F")], 8, 32)
 			if err != nil {
 				return st, bad()
 			}
 			if f[0] == "F" {
-				st.Files[f[1]] = FileState{SHA256: f[2], Mode: fs.FileMode(mode), Owner: f[4], Managed: f[5] == "1"}
+				fst := FileState{SHA256: f[2], Mode: fs.FileMode(mode), Owner: f[4], Managed: f[5] == "1"}
+				if f[6] != "-" {
+					c, err := base64.StdEncoding.DecodeString(f[6])
+					if err != nil {
+						return st, bad()
+					}
+					fst.Content = c
+				}
+				st.Files[f[1]] = fst
 			} else {
 				st.Files[f[1]] = FileState{Mode: fs.FileMode(mode), Owner: f[3], IsDir: true}
 			}
@@ -89,6 +101,9 @@ type Step struct {
 	Cmd      string `json:"-"`
 	Stdin    []byte `json:"-"` // file contents, may hold secrets: never printed
 	Service  string `json:"-"` // the service a restart step restarts
+	// Do runs the step instead of Cmd when set (a Processes-mode restart
+	// through the layout's ProcessManager).
+	Do func(context.Context) error `json:"-"`
 }
 
 // PlanHost compares a host spec with what the probe saw and returns the
@@ -123,17 +138,62 @@ func PlanHost(spec HostSpec, st HostState) []Step {
 			add(Step{Kind: "binary", Target: b.Path, Reason: r, Cmd: WriteFileCmd(b.Path, 0o755, ""), Stdin: b.Content})
 		}
 	}
+	// Files: a file that differs only in the lines its service rewrites at
+	// runtime (replicaof after a failover) is the service's business while
+	// it runs; it is rewritten only when the service restarts anyway.
+	var fileSteps []Step
+	var runtimeOnly []templates.File
 	reload := false
 	for _, f := range spec.Files {
 		cur, ok := st.Files[f.Path]
 		if f.Seed && ok && cur.Managed {
 			continue // the service owns it now (redis-sentinel's state)
 		}
-		if r := diff(cur, f.Mode, f.Owner, sha256Hex(f.Content)); r != "" {
-			changed[f.Path] = true
-			reload = reload || strings.HasPrefix(f.Path, spec.Layout.Path("/etc/systemd/"))
-			add(Step{Kind: "file", Target: f.Path, Reason: r, Cmd: WriteFileCmd(f.Path, f.Mode, f.Owner), Stdin: f.Content})
+		r := diff(cur, f.Mode, f.Owner, sha256Hex(f.Content))
+		if r == "" {
+			continue
 		}
+		if len(f.Runtime) > 0 && cur.Content != nil && RuntimeDigest(cur.Content, f.Runtime) == RuntimeDigest(f.Content, f.Runtime) {
+			runtimeOnly = append(runtimeOnly, f)
+			continue
+		}
+		changed[f.Path] = true
+		reload = reload || strings.HasPrefix(f.Path, spec.Layout.Path("/etc/systemd/"))
+		fileSteps = append(fileSteps, fileStep(f, r))
+	}
+	var restarts []Step
+	restarting := map[string]bool{}
+	for _, s := range spec.Services {
+		reason := ""
+		if !st.Active[s.Name] {
+			reason = "not running"
+		}
+		for _, t := range s.Triggers {
+			if changed[t] && reason == "" {
+				reason = "changed " + t
+			}
+		}
+		if reason != "" {
+			for _, t := range s.Triggers {
+				restarting[t] = true
+			}
+			restarts = append(restarts, Step{Phase: s.Phase, Kind: "restart", Target: s.Name, Reason: reason,
+				Cmd: spec.Layout.RestartCmd(s), Do: spec.Layout.RestartFunc(s), Service: s.Name})
+		}
+	}
+	for _, f := range runtimeOnly {
+		cur := st.Files[f.Path]
+		switch r := permDiff(cur, f.Mode, f.Owner); {
+		case restarting[f.Path]:
+			fileSteps = append(fileSteps, fileStep(f, "runtime lines differ and the service restarts"))
+		case r != "":
+			// The service rewrote it with its own mode (redis-server:
+			// 0644 less its umask): fix that alone, no restart needed.
+			fileSteps = append(fileSteps, Step{Kind: "chmod", Target: f.Path, Reason: r, Cmd: ChmodCmd(f.Path, f.Mode, f.Owner)})
+		}
+	}
+	for _, s := range fileSteps {
+		add(s)
 	}
 	if reload && spec.Layout.DaemonReloadCmd() != "" {
 		add(Step{Kind: "daemon-reload", Target: "systemd", Reason: "units changed", Cmd: spec.Layout.DaemonReloadCmd()})
@@ -145,30 +205,34 @@ func PlanHost(spec HostSpec, st HostState) []Step {
 		if cmd := spec.Layout.EnableCmd(s); cmd != "" && !st.Enabled[s.Name] {
 			add(Step{Kind: "enable", Target: s.Name, Reason: "not enabled", Cmd: cmd})
 		}
-		reason := ""
-		if !st.Active[s.Name] {
-			reason = "not running"
-		}
-		for _, t := range s.Triggers {
-			if changed[t] && reason == "" {
-				reason = "changed " + t
-			}
-		}
-		if reason != "" {
-			add(Step{Phase: s.Phase, Kind: "restart", Target: s.Name, Reason: reason, Cmd: spec.Layout.RestartCmd(s), Service: s.Name})
-		}
+	}
+	for _, r := range restarts {
+		add(r)
 	}
 	return steps
+}
+
+// fileStep writes f.
+func fileStep(f templates.File, reason string) Step {
+	return Step{Kind: "file", Target: f.Path, Reason: reason, Cmd: WriteFileCmd(f.Path, f.Mode, f.Owner), Stdin: f.Content}
 }
 
 // diff says why a path does not match the wanted mode, owner and content
 // (sha == "" for a directory), or "" when it matches.
 func diff(cur FileState, mode fs.FileMode, owner, sha string) string {
 	switch {
-	case cur == (FileState{}):
+	case cur.SHA256 == "" && cur.Mode == 0 && cur.Owner == "" && !cur.IsDir:
 		return "missing"
 	case sha != "" && cur.SHA256 != sha:
 		return "content differs"
+	}
+	return permDiff(cur, mode, owner)
+}
+
+// permDiff says why a present path does not have the wanted mode and
+// owner, or "" when it has.
+func permDiff(cur FileState, mode fs.FileMode, owner string) string {
+	switch {
 	case cur.Mode.Perm() != mode.Perm():
 		return fmt.Sprintf("mode %04o, want %04o", cur.Mode.Perm(), mode.Perm())
 	case owner != "" && cur.Owner != owner:
@@ -207,15 +271,16 @@ func Plan(ctx context.Context, targets []Target) []HostPlan {
 func planOne(ctx context.Context, t Target) HostPlan {
 	s := t.Spec
 	hp := HostPlan{Host: s.Name}
-	var files, dirs []string
+	var files []ProbeFile
+	var dirs []string
 	for _, d := range s.Dirs {
 		dirs = append(dirs, d.Path)
 	}
 	for _, b := range s.Binaries {
-		files = append(files, b.Path)
+		files = append(files, ProbeFile{Path: b.Path})
 	}
 	for _, f := range s.Files {
-		files = append(files, f.Path)
+		files = append(files, ProbeFile{Path: f.Path, Runtime: f.Runtime})
 	}
 	res, err := t.Transport.Run(ctx, ProbeCmd(s.Layout, files, dirs, s.User, s.Commands, s.Services, templates.Header), nil)
 	if err != nil {
@@ -225,6 +290,12 @@ func planOne(ctx context.Context, t Target) HostPlan {
 	if hp.State, err = ParseProbe(res.Stdout); err != nil {
 		hp.Err = fmt.Errorf("%s: %w", s.Name, err)
 		return hp
+	}
+	if s.Layout.Services == Processes {
+		if hp.State.Active, err = s.Layout.running(ctx, s.Services); err != nil {
+			hp.Err = fmt.Errorf("%s: probe services: %w", s.Name, err)
+			return hp
+		}
 	}
 	hp.Steps = PlanHost(s, hp.State)
 	return hp
@@ -275,7 +346,11 @@ func Apply(ctx context.Context, plans []HostPlan, transports map[string]Transpor
 		if skip {
 			r.Status = StatusSkipped
 		} else {
-			_, err = transports[s.Host].Run(ctx, s.Cmd, stdinOf(s))
+			if s.Do != nil {
+				err = s.Do(ctx)
+			} else {
+				_, err = transports[s.Host].Run(ctx, s.Cmd, stdinOf(s))
+			}
 			if err == nil && s.Kind == "restart" && wait != nil {
 				err = wait(ctx, s.Host, s.Service)
 			}

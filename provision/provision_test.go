@@ -35,6 +35,7 @@ func TestBuilders(t *testing.T) {
 				"chown hactl:hactl /etc/hactl/engine.conf.hactl-tmp\nmv -f /etc/hactl/engine.conf.hactl-tmp /etc/hactl/engine.conf"},
 		{"write no owner", WriteFileCmd("/r/a b", 0o644, ""),
 			"set -e\nmkdir -p /r\numask 077\ncat > '/r/a b.hactl-tmp'\nchmod 0644 '/r/a b.hactl-tmp'\nmv -f '/r/a b.hactl-tmp' '/r/a b'"},
+		{"chmod", ChmodCmd("/etc/redis/redis.conf", 0o600, "redis:redis"), "chmod 0600 /etc/redis/redis.conf && chown redis:redis /etc/redis/redis.conf"},
 		{"mkdir", MkdirCmd("/var/lib/hactl/engine", 0o700, "hactl:hactl"),
 			"mkdir -p /var/lib/hactl/engine && chmod 0700 /var/lib/hactl/engine && chown hactl:hactl /var/lib/hactl/engine"},
 		{"user", UserCmd("hactl", "/var/lib/hactl"),
@@ -42,10 +43,7 @@ func TestBuilders(t *testing.T) {
 		{"package", PackageCmd([]string{"redis-server", "redis-sentinel"}),
 			"DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server redis-sentinel"},
 		{"systemd restart", Layout{Services: Systemd}.RestartCmd(Service{Name: "hactl-engine"}), "systemctl restart hactl-engine"},
-		{"process restart", Layout{Root: "/lab/db01", Services: Processes}.RestartCmd(Service{Name: "redis-server", Exec: []string{"/usr/bin/redis-server", "/lab/db01/etc/redis/redis.conf"}}),
-			"start-stop-daemon --stop --quiet --oknodo --remove-pidfile --retry TERM/10/KILL/5 --pidfile /lab/db01/run/hactl/redis-server.pid\n" +
-				"mkdir -p /lab/db01/run/hactl /lab/db01/var/log/hactl && start-stop-daemon --start --quiet --background --make-pidfile " +
-				"--pidfile /lab/db01/run/hactl/redis-server.pid --output /lab/db01/var/log/hactl/redis-server.out --startas /usr/bin/redis-server -- /lab/db01/etc/redis/redis.conf"},
+		{"process restart is a function", Layout{Root: "/lab/db01", Services: Processes}.RestartCmd(Service{Name: "redis-server"}), ""},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
@@ -62,8 +60,9 @@ func TestProbeLocal(t *testing.T) {
 	other := filepath.Join(dir, "other.conf")
 	os.WriteFile(managed, []byte(templates.Header+" for host x\n"), 0o600)
 	os.WriteFile(other, []byte("hello\n"), 0o644)
-	l := Layout{Root: dir, Services: Processes}
-	cmd := ProbeCmd(l, []string{managed, other, filepath.Join(dir, "missing")}, []string{dir, filepath.Join(dir, "nodir")}, "root",
+	l := Layout{Root: dir, Services: Systemd}
+	files := []ProbeFile{{Path: managed}, {Path: other, Runtime: []string{"replicaof"}}, {Path: filepath.Join(dir, "missing")}}
+	cmd := ProbeCmd(l, files, []string{dir, filepath.Join(dir, "nodir")}, "root",
 		[]string{"sh", "no-such-command-hactl"}, []Service{{Name: "svc"}}, templates.Header)
 	res, err := (&Local{Host: "h"}).Run(context.Background(), cmd, nil)
 	if err != nil {
@@ -73,13 +72,16 @@ func TestProbeLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Arch == "" || !st.User || !st.Commands["sh"] || st.Commands["no-such-command-hactl"] || st.Active["svc"] || !st.Enabled["svc"] {
+	if st.Arch == "" || !st.User || !st.Commands["sh"] || st.Commands["no-such-command-hactl"] || st.Active["svc"] {
 		t.Errorf("state = %+v", st)
 	}
 	if f := st.Files[managed]; !f.Managed || f.Mode != 0o600 || f.SHA256 != sha256Hex([]byte(templates.Header+" for host x\n")) {
 		t.Errorf("managed = %+v", f)
 	}
-	if f := st.Files[other]; f.Managed || f.Mode != 0o644 {
+	if f := st.Files[managed]; f.Content != nil {
+		t.Errorf("managed content shipped without runtime directives: %q", f.Content)
+	}
+	if f := st.Files[other]; f.Managed || f.Mode != 0o644 || string(f.Content) != "hello\n" {
 		t.Errorf("other = %+v", f)
 	}
 	if _, ok := st.Files[filepath.Join(dir, "missing")]; ok {
@@ -91,7 +93,7 @@ func TestProbeLocal(t *testing.T) {
 }
 
 func TestParseProbeErrors(t *testing.T) {
-	for _, in := range []string{"X\tfoo", "F\t/a\tsha", "D\t/a\tnotoctal\troot:root"} {
+	for _, in := range []string{"X\tfoo", "F\t/a\tsha", "D\t/a\tnotoctal\troot:root", "F\t/a\tsha\t600\tr:r\t1\t!notbase64"} {
 		if _, err := ParseProbe([]byte(in)); err == nil {
 			t.Errorf("ParseProbe(%q) succeeded", in)
 		}
@@ -123,7 +125,7 @@ func testSpec() HostSpec {
 		Dirs:     []Dir{{"/var/lib/hactl/engine", 0o700, "hactl:hactl"}},
 		Binaries: []Binary{{Path: "/usr/local/bin/hactl-engine", Content: []byte("ELF")}},
 		Files: []templates.File{
-			{Path: "/etc/hactl/engine.conf", Mode: 0o600, Owner: "hactl:hactl", Content: []byte("port 6379\n")},
+			{Path: "/etc/hactl/engine.conf", Mode: 0o600, Owner: "hactl:hactl", Content: []byte("port 6379\n"), Runtime: []string{"replicaof"}},
 			{Path: "/etc/systemd/system/hactl-engine.service", Mode: 0o644, Owner: "root:root", Content: []byte("[Unit]\n")},
 			{Path: "/etc/redis/sentinel.conf", Mode: 0o600, Owner: "redis:redis", Content: []byte("# Managed by hactl\n"), Seed: true},
 		},
@@ -149,6 +151,32 @@ func converged(s HostSpec) HostState {
 		st.Active[sv.Name], st.Enabled[sv.Name] = true, true
 	}
 	return st
+}
+
+// rewritten is testSpec's engine.conf after a sentinel's REPLICAOF and
+// CONFIG REWRITE.
+var rewritten = []byte("# a comment\nPORT \"6379\"\n\n# Generated by CONFIG REWRITE\nreplicaof 10.0.0.2 6379\n")
+
+func TestRuntimeDigest(t *testing.T) {
+	rt := []string{"replicaof", "slaveof"}
+	base := RuntimeDigest([]byte("# Managed by hactl\nbind 127.0.0.1\ndir /var/lib/x\nrequirepass p\nreplicaof 10.0.0.1 6379\n"), rt)
+	tests := []struct {
+		name    string
+		content string
+		same    bool
+	}{
+		{"rewritten by CONFIG REWRITE", "# Managed by hactl\nbind 127.0.0.1\ndir \"/var/lib/x\"\nrequirepass \"p\"\n\n# Generated by CONFIG REWRITE\nslaveof 10.0.0.3 6379\n", true},
+		{"now a master", "bind 127.0.0.1\n  dir   /var/lib/x\nrequirepass p", true},
+		{"another password", "bind 127.0.0.1\ndir /var/lib/x\nrequirepass q\n", false},
+		{"a directive more", "bind 127.0.0.1\ndir /var/lib/x\nrequirepass p\nmaxmemory 1mb\n", false},
+		{"order changed", "dir /var/lib/x\nbind 127.0.0.1\nrequirepass p\n", false},
+		{"unbalanced quotes", "bind 127.0.0.1\ndir \"/var/lib/x\nrequirepass p\n", false},
+	}
+	for _, tt := range tests {
+		if got := RuntimeDigest([]byte(tt.content), rt) == base; got != tt.same {
+			t.Errorf("%s: same digest = %v, want %v", tt.name, got, tt.same)
+		}
+	}
 }
 
 func TestPlanHost(t *testing.T) {
@@ -181,6 +209,24 @@ func TestPlanHost(t *testing.T) {
 			st.Files["/etc/redis/sentinel.conf"] = FileState{SHA256: "pkg", Mode: 0o640, Owner: "redis:redis"}
 		}, []string{"file /etc/redis/sentinel.conf content differs"}},
 		{"stopped", func(st *HostState) { st.Active["hactl-engine"] = false }, []string{"restart hactl-engine not running"}},
+		{"replicaof rewritten by the running engine is kept", func(st *HostState) {
+			st.Files["/etc/hactl/engine.conf"] = FileState{SHA256: "x", Mode: 0o600, Owner: "hactl:hactl", Content: rewritten}
+		}, nil},
+		{"replicaof rewritten, engine down: file rewritten before the restart", func(st *HostState) {
+			st.Files["/etc/hactl/engine.conf"] = FileState{SHA256: "x", Mode: 0o600, Owner: "hactl:hactl", Content: rewritten}
+			st.Active["hactl-engine"] = false
+		}, []string{"file /etc/hactl/engine.conf runtime lines differ and the service restarts", "restart hactl-engine not running"}},
+		{"replicaof rewritten, binary changed: file rewritten too", func(st *HostState) {
+			st.Files["/etc/hactl/engine.conf"] = FileState{SHA256: "x", Mode: 0o600, Owner: "hactl:hactl", Content: rewritten}
+			st.Files["/usr/local/bin/hactl-engine"] = FileState{SHA256: "old", Mode: 0o755}
+		}, []string{"binary /usr/local/bin/hactl-engine content differs", "file /etc/hactl/engine.conf runtime lines differ and the service restarts",
+			"restart hactl-engine changed /usr/local/bin/hactl-engine"}},
+		{"rewritten by the engine with its own mode: chmod, no restart", func(st *HostState) {
+			st.Files["/etc/hactl/engine.conf"] = FileState{SHA256: "x", Mode: 0o644, Owner: "hactl:hactl", Content: rewritten}
+		}, []string{"chmod /etc/hactl/engine.conf mode 0644, want 0600"}},
+		{"a real change beside runtime lines", func(st *HostState) {
+			st.Files["/etc/hactl/engine.conf"] = FileState{SHA256: "x", Mode: 0o600, Owner: "hactl:hactl", Content: []byte("port 6380\nreplicaof a 1\n")}
+		}, []string{"file /etc/hactl/engine.conf content differs", "restart hactl-engine changed /etc/hactl/engine.conf"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -257,5 +303,52 @@ func TestApplyOrderAndFailures(t *testing.T) {
 	}
 	if count[StatusChanged] != 4 || count[StatusFailed] != 1 || count[StatusSkipped] != 1 {
 		t.Errorf("statuses %v", count)
+	}
+}
+
+// fakeManager is a ProcessManager that records restarts.
+type fakeManager struct {
+	running  map[string]bool
+	restarts []string
+}
+
+func (m *fakeManager) Running(_ context.Context, name string) (bool, error) {
+	return m.running[name], nil
+}
+func (m *fakeManager) Restart(_ context.Context, name string, argv []string) error {
+	m.restarts = append(m.restarts, name+" "+strings.Join(argv, " "))
+	m.running[name] = true
+	return nil
+}
+
+// TestProcessModeThroughManager plans and applies a Processes-mode host on
+// real files: services are probed and restarted through the manager, and
+// a second plan is empty.
+func TestProcessModeThroughManager(t *testing.T) {
+	dir := t.TempDir()
+	m := &fakeManager{running: map[string]bool{}}
+	l := Layout{Root: dir, Services: Processes, Manager: m}
+	conf := l.Path("/etc/x/engine.conf")
+	spec := HostSpec{Name: "db01", Layout: l,
+		Files:    []templates.File{{Path: conf, Mode: 0o600, Content: []byte(templates.Header + "\nport 1\n"), Runtime: []string{"replicaof"}}},
+		Services: []Service{{Name: "engine", Phase: PhaseMaster, Triggers: []string{conf}, Exec: []string{"/bin/engine", conf}}},
+	}
+	tr := map[string]Transport{"db01": &Local{Host: "db01"}}
+	plans := Plan(context.Background(), []Target{{Spec: spec, Transport: tr["db01"]}})
+	if _, err := Apply(context.Background(), plans, tr, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(m.restarts) != "[engine /bin/engine "+conf+"]" {
+		t.Errorf("restarts %q", m.restarts)
+	}
+	// The engine rewrites replicaof: nothing to do while it runs.
+	os.WriteFile(conf, []byte(templates.Header+"\nport \"1\"\n# Generated by CONFIG REWRITE\nreplicaof 127.0.0.2 6379\n"), 0o600)
+	if plans = Plan(context.Background(), []Target{{Spec: spec, Transport: tr["db01"]}}); plans[0].Err != nil || len(plans[0].Steps) != 0 {
+		t.Errorf("second plan: %v %+v", plans[0].Err, plans[0].Steps)
+	}
+	// Without a manager the probe fails clearly.
+	spec.Layout.Manager = nil
+	if plans = Plan(context.Background(), []Target{{Spec: spec, Transport: tr["db01"]}}); plans[0].Err == nil || !strings.Contains(plans[0].Err.Error(), "no process manager") {
+		t.Errorf("plan without manager: %v", plans[0].Err)
 	}
 }

@@ -83,7 +83,17 @@ type File struct {
 	// is missing or does not start with Header, never over a file hactl
 	// installed before.
 	Seed bool
+	// Runtime lists the directives the service itself rewrites in this
+	// file (CONFIG REWRITE after a sentinel's REPLICAOF). While the service
+	// runs, a file differing from the rendered one only in those lines
+	// (and in comments, quoting or what the rewrite adds) is left alone.
+	Runtime []string
 }
+
+// EngineRuntime are the engine.conf/redis.conf directives the server
+// rewrites at runtime: replication (the sentinels' business after a
+// failover), and what redis-server's CONFIG REWRITE adds on its own.
+var EngineRuntime = []string{"replicaof", "slaveof", "user", "latency-tracking-info-percentiles"}
 
 // Params selects what to render.
 type Params struct {
@@ -113,10 +123,15 @@ type unit struct {
 
 // view is the data every template sees.
 type view struct {
-	Service          string
-	Host             *inventory.Host
-	IsMaster         bool
-	MasterAddr       string
+	Service    string
+	Host       *inventory.Host
+	IsMaster   bool
+	MasterAddr string
+	// MonitorAddr is the master sentinel.conf names: the current master
+	// for redis-sentinel (its file is a seed, installed once), the
+	// inventory's initial master for hactl-sentinel, whose state file
+	// wins over its static config (a failover changes nothing here).
+	MonitorAddr      string
 	Bind             []string // host bind addresses, then 127.0.0.1
 	Redis            bool     // engine: redis
 	DataDir          string
@@ -163,10 +178,10 @@ func Render(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params) 
 	var jobs []job
 	if h.Has(inventory.RoleEngine) {
 		if v.Redis {
-			jobs = append(jobs, job{tmpl: "engine.conf.tmpl", file: File{Path: at(RedisConfig), Mode: 0o600, Owner: svc}})
+			jobs = append(jobs, job{tmpl: "engine.conf.tmpl", file: File{Path: at(RedisConfig), Mode: 0o600, Owner: svc, Runtime: EngineRuntime}})
 		} else {
 			jobs = append(jobs,
-				job{tmpl: "engine.conf.tmpl", file: File{Path: at(EngineConfig), Mode: 0o600, Owner: svc}},
+				job{tmpl: "engine.conf.tmpl", file: File{Path: at(EngineConfig), Mode: 0o600, Owner: svc, Runtime: EngineRuntime}},
 				job{tmpl: "unit.service.tmpl", file: File{Path: at(EngineUnit), Mode: 0o644, Owner: root},
 					unit: newUnit("hactl-engine: Redis-compatible server of service "+inv.Service, p.Root, EngineBinary, EngineConfig, EngineDataDir)})
 		}
@@ -231,6 +246,7 @@ func newView(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params)
 		Host:        host,
 		IsMaster:    host.Name == master.Name,
 		MasterAddr:  master.AnnounceAddress(),
+		MonitorAddr: master.AnnounceAddress(),
 		Bind:        bindAddrs(host.Bind),
 		Redis:       inv.Engine == inventory.EngineRedis,
 		DataDir:     p.Root + EngineDataDir,
@@ -240,6 +256,9 @@ func newView(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params)
 		HAProxy:     inv.HAProxy,
 		Secrets:     sec,
 		AuthHex:     hex.EncodeToString(respCommand("AUTH", sec.RequirePass)),
+	}
+	if initial, ok := inv.Host(inv.Master); ok && !v.Redis {
+		v.MonitorAddr = initial.AnnounceAddress()
 	}
 	if v.Redis {
 		v.DataDir, v.SentinelDir = p.Root+RedisDataDir, p.Root+RedisDataDir

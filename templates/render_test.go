@@ -92,7 +92,7 @@ func TestRenderGolden(t *testing.T) {
 			}
 			var manifest bytes.Buffer
 			for _, f := range files {
-				fmt.Fprintf(&manifest, "%s %#o %s seed=%v\n", f.Path, f.Mode, f.Owner, f.Seed)
+				fmt.Fprintf(&manifest, "%s %#o %s seed=%v runtime=%v\n", f.Path, f.Mode, f.Owner, f.Seed, f.Runtime)
 				golden(t, tt.variant+"-"+tt.host+"-"+filepath.Base(f.Path), f.Content)
 				if !bytes.HasPrefix(f.Content, []byte(Header)) {
 					t.Errorf("%s does not start with %q", f.Path, Header)
@@ -197,7 +197,7 @@ func TestRenderLabRoot(t *testing.T) {
 			}
 			var all bytes.Buffer
 			for _, f := range files {
-				fmt.Fprintf(&all, "==> %s %04o %s seed=%v\n%s", f.Path, f.Mode, f.Owner, f.Seed, f.Content)
+				fmt.Fprintf(&all, "==> %s %04o %s seed=%v runtime=%v\n%s", f.Path, f.Mode, f.Owner, f.Seed, f.Runtime, f.Content)
 			}
 			golden(t, "lab-"+engine+"-db02", all.Bytes())
 			if strings.Contains(all.String(), "127.0.0.1") {

@@ -233,11 +233,32 @@ func (c Config) pickMaster(ev []engineView, sv []sentinelView) (name, source str
 	return "", ""
 }
 
+// ErrFailoverInProgress means a sentinel reports a failover of the
+// service in progress: the master is about to change, so nothing should
+// be rendered toward it yet.
+var ErrFailoverInProgress = errors.New("verify: failover in progress")
+
+// failoverInProgress returns an error wrapping ErrFailoverInProgress when
+// a sentinel's flags for the master say failover_in_progress.
+func failoverInProgress(sv []sentinelView) error {
+	for _, s := range sv {
+		if s.Err == nil && slices.Contains(strings.Split(s.Master["flags"], ","), "failover_in_progress") {
+			return fmt.Errorf("%w: sentinel %s reports master flags %s", ErrFailoverInProgress, s.Name, s.Master["flags"])
+		}
+	}
+	return nil
+}
+
 // DiscoverMaster returns the host that is master now, asking the sentinels
 // first and then the engines, and where the answer came from. It returns
-// ErrNoMaster when nothing answers with a master (a fresh install).
+// ErrNoMaster when nothing answers with a master (a fresh install), and
+// an error wrapping ErrFailoverInProgress while a sentinel reports a
+// failover in progress.
 func DiscoverMaster(ctx context.Context, c Config) (name, source string, err error) {
 	ev, sv := c.survey(ctx)
+	if err := failoverInProgress(sv); err != nil {
+		return "", "", err
+	}
 	if name, source = c.pickMaster(ev, sv); name == "" {
 		return "", "", ErrNoMaster
 	}

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -74,5 +75,30 @@ secrets:
 	}
 	if !strings.HasSuffix(c.Proxies[0].Addr, ":6379") {
 		t.Errorf("proxy %v", c.Proxies)
+	}
+}
+
+func TestFailoverInProgress(t *testing.T) {
+	flags := func(f string) sentinelView {
+		return sentinelView{Node: Node{Name: "db02"}, Master: map[string]string{"flags": f}}
+	}
+	tests := []struct {
+		name string
+		sv   []sentinelView
+		want bool
+	}{
+		{"healthy", []sentinelView{flags("master"), flags("master")}, false},
+		{"down, not yet failing over", []sentinelView{flags("master,s_down,o_down")}, false},
+		{"failing over", []sentinelView{flags("master"), flags("master,o_down,failover_in_progress")}, true},
+		{"unreachable sentinel", []sentinelView{{Err: errors.New("refused")}}, false},
+	}
+	for _, tt := range tests {
+		err := failoverInProgress(tt.sv)
+		if got := errors.Is(err, ErrFailoverInProgress); got != tt.want {
+			t.Errorf("%s: %v, want in progress %v", tt.name, err, tt.want)
+		}
+		if tt.want && !strings.Contains(err.Error(), "sentinel db02") {
+			t.Errorf("%s: error does not name the sentinel: %v", tt.name, err)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/hactl/hactl/inventory"
+	"github.com/hactl/hactl/lab"
 	"github.com/hactl/hactl/provision"
 	"github.com/spf13/cobra"
 )
@@ -107,7 +109,8 @@ func LabLocal(inv *inventory.Inventory, h *inventory.Host) bool {
 }
 
 // LabRoot is the root directory of a process-lab node: NAME/root under the
-// nodes directory beside the inventory (the layout lab/ writes).
+// nodes directory beside the inventory (the layout lab/ writes, see
+// lab.Host.Root).
 func LabRoot(inv *inventory.Inventory, h *inventory.Host) string {
 	dir, _ := filepath.Abs(filepath.Dir(inv.File))
 	return filepath.Join(dir, "nodes", h.Name, "root")
@@ -121,10 +124,23 @@ func layoutFor(inv *inventory.Inventory, h *inventory.Host) provision.Layout {
 	return provision.Layout{Services: provision.Systemd}
 }
 
-// connect is the production Factory.Connect.
+// connect is the production Factory.Connect. Process-lab hosts run their
+// services through the lab beside the inventory (lab.Open), the same
+// process groups hactl lab kill/stop/start act on.
 func connect(ctx context.Context, inv *inventory.Inventory, h *inventory.Host) (provision.Transport, provision.Layout, error) {
 	l := layoutFor(inv, h)
 	if l.Services == provision.Processes {
+		lb, err := lab.Open(filepath.Dir(inv.File))
+		switch {
+		case errors.Is(err, lab.ErrNoLab):
+			// Nothing runs without a lab: plans (--dry-run) show every
+			// service as not running; hactl up refuses before applying.
+			l.Manager = noLab{err: err}
+		case err != nil:
+			return nil, l, fmt.Errorf("%s: %w", h.Name, err)
+		default:
+			l.Manager = labServices{lab: lb, node: h.Name}
+		}
 		return &provision.Local{Host: h.Name}, l, nil
 	}
 	s := h.SSH
@@ -191,7 +207,9 @@ func buildBinary(ctx context.Context, name, goarch string) ([]byte, error) {
 		cache = os.TempDir()
 	}
 	dest := filepath.Join(cache, "hactl", "bin", name+"-linux-"+goarch)
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", dest, "./cmd/"+name)
+	// -buildvcs=false: the same source gives the same bytes, so hactl up
+	// does not reinstall (and restart) because another commit happened.
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-o", dest, "./cmd/"+name)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
 	if out, err := cmd.CombinedOutput(); err != nil {

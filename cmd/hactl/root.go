@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hactl/hactl/inventory"
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 )
 
@@ -30,7 +31,7 @@ const exitHelp = `Exit codes:
   1  a step or command failed
   2  bad usage or invalid inventory
   3  hactl verify found failed checks
-  8  pending (e.g. a replica is still syncing)`
+  8  pending: a failover is in progress, retry in a few seconds`
 
 // FlagError is a usage error: exit 2 with the usage hint.
 type FlagError struct{ Err error }
@@ -49,13 +50,25 @@ var ErrSilent = errors.New("silent error")
 // ErrVerifyFailed means checks failed (already printed): exit 3.
 var ErrVerifyFailed = errors.New("verify found failed checks")
 
+// ErrPending means the service is in a transition (a failover in
+// progress): exit 8, retry later.
+var ErrPending = errors.New("pending")
+
 // Main runs hactl with the process's arguments and returns its exit code.
 func Main() ExitCode {
+	redis.SetLogger(quietRedis{})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	f := NewFactory()
 	return run(ctx, f, os.Args[1:])
 }
+
+// quietRedis drops go-redis's own log lines (dial retries to a node that
+// is down): every failure reaches the user through hactl's checks.
+type quietRedis struct{}
+
+// Printf implements go-redis's internal logger interface.
+func (quietRedis) Printf(context.Context, string, ...any) {}
 
 // run executes one command line and maps its error to an exit code.
 func run(ctx context.Context, f *Factory, args []string) ExitCode {
@@ -75,6 +88,9 @@ func exitCodeFor(err error, stderr io.Writer) ExitCode {
 		return ExitOK
 	case errors.Is(err, ErrVerifyFailed):
 		return ExitVerify
+	case errors.Is(err, ErrPending):
+		fmt.Fprintf(stderr, "hactl: %v\n", err)
+		return ExitPending
 	case failoverExitCode(err) != 0:
 		fmt.Fprintf(stderr, "hactl: %v\n", err)
 		return failoverExitCode(err)

@@ -39,16 +39,20 @@ content, mode and owner), daemon-reload, then restarts what changed: the master
 first, then the replicas, then the sentinels, then HAProxy, one host at a time,
 each waited for until it answers with its role.
 
+Lines the engine rewrites at runtime (replicaof after a failover) are not a
+difference while it runs. During a failover (a sentinel reports
+failover_in_progress) up refuses with exit code 8.
+
 --dry-run prints that plan and changes nothing.`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(c *cobra.Command, _ []string) error {
 			if err := checkOutput(opts.Output); err != nil {
 				return err
 			}
 			if runF != nil {
 				return runF(opts)
 			}
-			return upRun(opts)
+			return upRun(c.Context(), opts)
 		},
 	}
 	inventoryFlag(cmd, &opts.Inventory)
@@ -81,17 +85,23 @@ type upOutput struct {
 	Hosts   []upHost `json:"hosts"`
 }
 
-func upRun(opts *UpOptions) error {
-	ctx := context.Background()
+func upRun(ctx context.Context, opts *UpOptions) error {
 	inv, sec, err := opts.f.load(opts.Inventory)
 	if err != nil {
 		return err
+	}
+	if !opts.DryRun {
+		if err := checkLabs(inv); err != nil {
+			return err
+		}
 	}
 	start := time.Now()
 	vc := verify.FromInventory(inv, sec)
 	vc.Timeout = time.Second
 	master, source, err := verify.DiscoverMaster(ctx, vc)
 	switch {
+	case errors.Is(err, verify.ErrFailoverInProgress):
+		return fmt.Errorf("%w: %v: not rendering toward a master that is changing; run hactl up again when it is over (hactl status)", ErrPending, err)
 	case errors.Is(err, verify.ErrNoMaster):
 		master = inv.Master
 		fmt.Fprintf(opts.IO.ErrOut, "master: %s (from the inventory: no running sentinel or engine names one)\n", master)
