@@ -20,6 +20,11 @@ import (
 // markdown table to HACTL_SENTINEL_BENCH_OUT if set.
 //
 //	HACTL_SENTINEL_BENCH=10 HACTL_SENTINEL_BENCH_OUT=/tmp/t.md go test -run TestFailoverBenchmark -timeout 30m ./sentinel/
+//
+// HACTL_SENTINEL_BENCH_ENGINE=1 adds a hactl-engine column,
+// HACTL_SENTINEL_BENCH_ONLY=<column name> keeps one column,
+// HACTL_SENTINEL_BENCH_LOGS=<dir> keeps the sentinel logs of runs without
+// exactly one promotion.
 func TestFailoverBenchmark(t *testing.T) {
 	runs, _ := strconv.Atoi(os.Getenv("HACTL_SENTINEL_BENCH"))
 	if runs <= 0 {
@@ -42,6 +47,15 @@ func TestFailoverBenchmark(t *testing.T) {
 	if os.Getenv("HACTL_SENTINEL_BENCH_ENGINE") != "" {
 		impls = append(impls, benchImpl{"hactl-sentinel + hactl-engine (sync-replicas 1)", ours,
 			build("hactl-engine"), append([]string{"--hactl-sync-replicas", "1"}, aof...)})
+	}
+	if only := os.Getenv("HACTL_SENTINEL_BENCH_ONLY"); only != "" {
+		var keep []benchImpl
+		for _, impl := range impls {
+			if impl.name == only {
+				keep = append(keep, impl)
+			}
+		}
+		impls = keep
 	}
 	results := make([][]benchRun, len(impls))
 	for r := 0; r < runs; r++ {
@@ -120,11 +134,11 @@ func failoverOnce(t *testing.T, impl benchImpl) benchRun {
 	for _, s := range sents {
 		br.promotions += strings.Count(s.log(), "+promoted-slave")
 	}
-	if dir := os.Getenv("HACTL_SENTINEL_BENCH_LOGS"); dir != "" && br.promotions > 1 {
-		// Keep the evidence of a double promotion.
+	if dir := os.Getenv("HACTL_SENTINEL_BENCH_LOGS"); dir != "" && br.promotions != 1 {
+		// Keep the evidence of a double or missing promotion.
 		for i, s := range sents {
 			name := fmt.Sprintf("%s-%d-sentinel%d.log", filepath.Base(bin), killed.UnixMilli(), i)
-			_ = os.WriteFile(filepath.Join(dir, name), []byte(s.log()), 0o644)
+			_ = os.WriteFile(filepath.Join(dir, name), []byte(s.log()+"\n--- stdout/stderr ---\n"+s.stderr()), 0o644)
 		}
 	}
 	return br

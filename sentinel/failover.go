@@ -231,6 +231,9 @@ func (s *Sentinel) foSelectSlave(m *master, now time.Time) {
 	}
 	r := s.selectReplica(m, now)
 	if r == nil {
+		if s.refreshingCandidates(m, now) {
+			return // a usable replica's INFO is on its way: select at the next tick
+		}
 		s.abortFailover(m, "-failover-abort-no-good-slave", now)
 		return
 	}
@@ -239,6 +242,30 @@ func (s *Sentinel) foSelectSlave(m *master, now time.Time) {
 	s.emitI(now, "+selected-slave", r, "")
 	s.emitI(now, "+failover-state-send-slaveof-noone", r, "")
 	s.setState(m, foSendSlaveofNoOne, now)
+}
+
+// refreshingCandidates reports whether a replica that is up and linked
+// was left out only because its INFO is too old, and asks for a fresh one.
+// Our election is fast enough to finish before the replicas' INFO (polled
+// from SDOWN on) comes back on a loaded machine; Redis's slower election
+// hides that race. Waiting is bounded by 2 INFO fast periods.
+func (s *Sentinel) refreshingCandidates(m *master, now time.Time) bool {
+	if now.Sub(m.fo.stateChange) > 2*s.tm.InfoFast {
+		return false
+	}
+	waiting := false
+	for _, r := range m.replicas {
+		if r.sdown || !r.connected || r.priority == 0 || r.roleReported == kindMaster {
+			continue
+		}
+		if r.infoRefresh.IsZero() || now.Sub(r.infoRefresh) > 5*s.tm.Ping || r.infoPending {
+			waiting = true
+			if !r.infoPending {
+				s.sendInfo(r, m, now)
+			}
+		}
+	}
+	return waiting
 }
 
 func (s *Sentinel) foSendSlaveofNoOne(m *master, now time.Time) {

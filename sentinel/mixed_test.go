@@ -38,6 +38,12 @@ func startSentinelProc(t testing.TB, bin, dir string, port, masterPort, quorum i
 		t.Fatal(err)
 	}
 	rs := &realSentinel{port: port, dir: dir, cmd: exec.Command(bin, path)}
+	errf, err := os.Create(filepath.Join(dir, "stderr.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errf.Close()
+	rs.cmd.Stdout, rs.cmd.Stderr = errf, errf
 	if err := rs.cmd.Start(); err != nil {
 		t.Fatalf("start redis-sentinel: %v", err)
 	}
@@ -57,6 +63,13 @@ func (rs *realSentinel) masterAddr() string {
 
 func (rs *realSentinel) log() string {
 	b, _ := os.ReadFile(filepath.Join(rs.dir, "sentinel.log"))
+	return string(b)
+}
+
+// stderr returns what the process wrote on stdout and stderr (a Go panic,
+// for instance).
+func (rs *realSentinel) stderr() string {
+	b, _ := os.ReadFile(filepath.Join(rs.dir, "stderr.log"))
 	return string(b)
 }
 

@@ -108,15 +108,20 @@ func (s *Sentinel) sendPing(i *instance, m *master, auth Auth, now time.Time) {
 		i.actPing = now
 	}
 	i.pingPending = true
-	s.tr.Do(i.addr, auth, [][]string{{m.cmdName("ping")}}, func(r []Reply, err error) {
-		s.pingReply(i, r, err, s.clock())
+	to := i.addr
+	s.tr.Do(to, auth, [][]string{{m.cmdName("ping")}}, func(r []Reply, err error) {
+		s.pingReply(i, to, r, err, s.clock())
 	})
 }
 
-// pingReply handles a PING reply (exported to the harness via callbacks).
-func (s *Sentinel) pingReply(i *instance, r []Reply, err error, now time.Time) {
+// pingReply handles a PING reply sent to addr. A master entry is reused in
+// place by a switch, so replies from its previous address are dropped.
+func (s *Sentinel) pingReply(i *instance, addr Addr, r []Reply, err error, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if i.addr != addr {
+		return
+	}
 	i.pingPending = false
 	if err != nil {
 		if err != ErrBusy {
@@ -180,14 +185,18 @@ func (m *master) all() []*instance {
 func (s *Sentinel) sendInfo(i *instance, m *master, now time.Time) {
 	i.lastInfoSent = now
 	i.infoPending = true
-	s.tr.Do(i.addr, m.auth(), [][]string{{m.cmdName("info")}}, func(r []Reply, err error) {
-		s.infoReply(i, r, err, s.clock())
+	to := i.addr
+	s.tr.Do(to, m.auth(), [][]string{{m.cmdName("info")}}, func(r []Reply, err error) {
+		s.infoReply(i, to, r, err, s.clock())
 	})
 }
 
-func (s *Sentinel) infoReply(i *instance, r []Reply, err error, now time.Time) {
+func (s *Sentinel) infoReply(i *instance, addr Addr, r []Reply, err error, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if i.addr != addr {
+		return // an answer from the previous address of a switched master
+	}
 	i.infoPending = false
 	if err != nil || r[0].Kind != '$' {
 		return
@@ -465,6 +474,14 @@ func (s *Sentinel) checkSdown(i *instance, m *master, now time.Time) {
 	case down && !i.sdown:
 		i.sdown, i.sdownSince = true, now
 		s.emitI(now, "+sdown", i, "")
+		if i.kind == kindMaster {
+			// Replica selection needs fresh INFO: ask now, not at the next tick.
+			for _, r := range m.replicas {
+				if !r.infoPending {
+					s.sendInfo(r, m, now)
+				}
+			}
+		}
 	case !down && i.sdown:
 		i.sdown = false
 		s.emitI(now, "-sdown", i, "")
