@@ -113,6 +113,7 @@ type backend struct {
 
 // unit is the data of one systemd unit.
 type unit struct {
+	Type           string // notify, or exec for a binary that does not sd_notify
 	Description    string
 	Binary         string
 	Config         string
@@ -183,7 +184,7 @@ func Render(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params) 
 			jobs = append(jobs,
 				job{tmpl: "engine.conf.tmpl", file: File{Path: at(EngineConfig), Mode: 0o600, Owner: svc, Runtime: EngineRuntime}},
 				job{tmpl: "unit.service.tmpl", file: File{Path: at(EngineUnit), Mode: 0o644, Owner: root},
-					unit: newUnit("hactl-engine: Redis-compatible server of service "+inv.Service, p.Root, EngineBinary, EngineConfig, EngineDataDir)})
+					unit: newUnit("notify", "hactl-engine: Redis-compatible server of service "+inv.Service, p.Root, EngineBinary, EngineConfig, EngineDataDir)})
 		}
 		jobs = append(jobs, job{tmpl: "sysctl.conf.tmpl", file: File{Path: at(SysctlConfig), Mode: 0o644, Owner: root}})
 	}
@@ -194,7 +195,9 @@ func Render(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params) 
 			jobs = append(jobs,
 				job{tmpl: "sentinel.conf.tmpl", file: File{Path: at(SentinelConfig), Mode: 0o600, Owner: svc}},
 				job{tmpl: "unit.service.tmpl", file: File{Path: at(SentinelUnit), Mode: 0o644, Owner: root},
-					unit: newUnit("hactl-sentinel: failover monitor of service "+inv.Service, p.Root, SentinelBinary, SentinelConfig, SentinelDataDir)})
+					// hactl-sentinel does not send sd_notify READY yet:
+					// with Type=notify systemctl start would hang.
+					unit: newUnit("exec", "hactl-sentinel: failover monitor of service "+inv.Service, p.Root, SentinelBinary, SentinelConfig, SentinelDataDir)})
 		}
 	}
 	if h.Has(inventory.RoleHAProxy) {
@@ -294,8 +297,9 @@ func bindAddrs(hostBind []string) []string {
 }
 
 // newUnit describes a hactl systemd unit; root prefixes its paths.
-func newUnit(desc, root, binary, config, dataDir string) unit {
+func newUnit(typ, desc, root, binary, config, dataDir string) unit {
 	return unit{
+		Type:           typ,
 		Description:    desc,
 		Binary:         root + binary,
 		Config:         root + config,
