@@ -3,7 +3,7 @@ GO ?= go
 BIN := bin
 PKGS := ./...
 
-.PHONY: all build test test-short lint fuzz bench bench-types bench-persist run clean lab lab-down
+.PHONY: all build test test-short lint fuzz bench bench-types bench-persist bench-repl bench-sentinel run clean lab lab-down
 
 all: build
 
@@ -60,6 +60,15 @@ bench-types:
 # Persistence: SAVE/load time, RDB size, BGSAVE pauses, AOF throughput.
 bench-persist:
 	$(GO) run ./bench/cmd/persistbench -markdown docs/persistence.md
+
+# Replication: full resync of 1M keys, throughput with two replicas,
+# hactl-sync-replicas latency.
+bench-repl:
+	$(GO) run ./bench/cmd/replbench -markdown docs/replication.md
+
+# Failover timing against redis-sentinel (N runs each).
+bench-sentinel:
+	HACTL_SENTINEL_BENCH=10 $(GO) test -count=1 -run Bench -v ./sentinel
 
 # Start one hactl-engine on 127.0.0.1:6379 in the foreground.
 run: build
