@@ -68,7 +68,7 @@ bench-repl:
 
 # Failover timing against redis-sentinel (N runs each).
 bench-sentinel:
-	HACTL_SENTINEL_BENCH=10 $(GO) test -count=1 -run Bench -v ./sentinel
+	HACTL_SENTINEL_BENCH=10 $(GO) test -count=1 -run TestFailoverBenchmark -timeout 30m -v ./sentinel
 
 # Start one hactl-engine on 127.0.0.1:6379 in the foreground.
 run: build
