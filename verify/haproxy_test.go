@@ -1,0 +1,269 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hactl/hactl/templates"
+)
+
+// seedHAProxy is the seed tutorial's haproxy.cfg (section 4) with check
+// inter 1s, as measured in targets.md, on the lab's loopback addresses.
+const seedHAProxy = `global
+    maxconn 256
+
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 1h
+    timeout server 1h
+
+frontend ft_redis
+    bind %s name redis
+    default_backend bk_redis
+
+backend bk_redis
+    option tcp-check
+    tcp-check send AUTH\ %s\r\n
+    tcp-check send PING\r\n
+    tcp-check expect string +PONG
+    tcp-check send INFO\ Replication\r\n
+    tcp-check expect string role:master
+    tcp-check send QUIT\r\n
+    tcp-check expect string +OK
+    server r1 %s check inter 1s
+    server r2 %s check inter 1s
+    server r3 %s check inter 1s
+`
+
+// startProxies runs hactl's rendered haproxy.cfg on labProxy and the
+// seed's on labSeedProxy, and waits until both route to the master.
+func (l *lab) startProxies() {
+	l.t.Helper()
+	haproxy, err := exec.LookPath("haproxy")
+	if err != nil || os.Geteuid() != 0 {
+		l.t.Skip("needs haproxy and root (the rendered config chroots to /var/lib/haproxy as user haproxy)")
+	}
+	if _, err := os.Stat("/var/lib/haproxy"); err != nil {
+		l.t.Skip("no /var/lib/haproxy for the chroot")
+	}
+	ours := l.hostRoot("lb01") + templates.HAProxyConfig
+	seed := filepath.Join(l.root, "seed-haproxy.cfg")
+	cfg := fmt.Sprintf(seedHAProxy, l.proxyAddr(labSeedProxy), labPass, l.engineAddr("db01"), l.engineAddr("db02"), l.engineAddr("db03"))
+	if err := os.WriteFile(seed, []byte(cfg), 0o600); err != nil {
+		l.t.Fatal(err)
+	}
+	for key, path := range map[string]string{"haproxy/hactl": ours, "haproxy/seed": seed} {
+		if out, err := exec.Command(haproxy, "-c", "-f", path).CombinedOutput(); err != nil {
+			l.t.Fatalf("haproxy -c %s: %v\n%s", key, err, out)
+		}
+		l.start(key, haproxy, "-db", "-f", path)
+	}
+	for _, p := range []string{labProxy, labSeedProxy} {
+		l.eventually(10*time.Second, "haproxy on "+p+" routes to db01", func() (bool, string) {
+			cl := l.client(l.proxyAddr(p))
+			defer cl.Close()
+			s, err := cl.Info(context.Background(), "replication").Result()
+			return err == nil && ParseInfo(s)["role"] == "master", fmt.Sprint(err)
+		})
+	}
+}
+
+func (l *lab) proxyAddr(ip string) string { return net.JoinHostPort(ip, strconv.Itoa(labProxyPort)) }
+
+// proxyRun is what one writer through one proxy saw in a kill/restart run.
+type proxyRun struct {
+	Proxy        string
+	Acked        int
+	Outage       time.Duration // kill to the first acknowledged write after it that survives
+	Lost         int           // acknowledged writes missing on the final master
+	OnOldMaster  int           // of those, acknowledged after the old master restarted
+	WritableOld  time.Duration // direct writes accepted by the restarted old master
+	Engine       string
+	FinalMaster  string
+	DirectWrites int
+}
+
+// killRestartRun writes through both proxies, kills the master with
+// SIGKILL, restarts it restartAfter later (with its old config: it says
+// role:master) and keeps writing until total after the kill.
+func (l *lab) killRestartRun(restartAfter, total time.Duration) []proxyRun {
+	l.t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	type out struct {
+		proxy string
+		w     *writer
+	}
+	done := make(chan out, 2)
+	for _, p := range []string{labProxy, labSeedProxy} {
+		addr := l.proxyAddr(p)
+		go func() { done <- out{p, l.write(ctx, "via-"+p, func() string { return addr }, 2*time.Millisecond)} }()
+	}
+	time.Sleep(time.Second)
+	killed := time.Now()
+	l.kill("db01/engine", syscall.SIGKILL)
+	time.Sleep(restartAfter)
+	restarted := time.Now()
+	l.startEngine("db01")
+	// Direct writes to the old master: how long it accepts them.
+	direct := make(chan struct {
+		d time.Duration
+		n int
+	}, 1)
+	go func() {
+		cl := l.client(l.engineAddr("db01"))
+		defer cl.Close()
+		var first, last time.Time
+		n := 0
+		for deadline := time.Now().Add(total); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			err := cl.Set(context.Background(), fmt.Sprintf("direct:%d", n), n, 0).Err()
+			if err == nil {
+				if first.IsZero() {
+					first = time.Now()
+				}
+				last = time.Now()
+				n++
+			} else if strings.HasPrefix(err.Error(), "READONLY") {
+				break
+			}
+		}
+		d := last.Sub(first)
+		if first.IsZero() {
+			d = 0
+		}
+		direct <- struct {
+			d time.Duration
+			n int
+		}{d, n}
+	}()
+	time.Sleep(time.Until(killed.Add(total)))
+	stop()
+	dw := <-direct
+	var runs []proxyRun
+	ws := map[string]*writer{}
+	for range 2 {
+		o := <-done
+		ws[o.proxy] = o.w
+	}
+	// The final master, once the sentinels agree and replicas caught up.
+	var master string
+	l.eventually(30*time.Second, "sentinels agree after the run", func() (bool, string) {
+		name, src, err := DiscoverMaster(context.Background(), l.cfg)
+		master = name
+		return err == nil && src == "sentinels" && name != "db01", fmt.Sprint(name, err)
+	})
+	l.waitSettled(master)
+	l.waitCaughtUp(master)
+	for _, p := range []string{labProxy, labSeedProxy} {
+		w := ws[p]
+		r := proxyRun{Proxy: p, Acked: len(w.acks), Engine: l.engine, FinalMaster: master, WritableOld: dw.d, DirectWrites: dw.n}
+		lost := map[string]bool{}
+		for _, a := range l.missing(l.engineAddr(master), w.acks) {
+			lost[a.key] = true
+			r.Lost++
+			if a.at.After(restarted) {
+				r.OnOldMaster++
+			}
+		}
+		for _, a := range w.acks {
+			if a.at.After(killed) && !lost[a.key] {
+				r.Outage = a.at.Sub(killed)
+				break
+			}
+		}
+		runs = append(runs, r)
+	}
+	return runs
+}
+
+// TestHAProxyOldMasterReturns: through a real haproxy 2.6 with hactl's
+// rendered config and with the seed's, in the same run: kill -9 the master,
+// let the sentinels fail over, restart the old master 1.5 s later (it comes
+// back saying role:master). hactl's config must route no write to it (0
+// acknowledged writes lost after its restart); the seed's numbers are
+// logged. HACTL_FAILOVER_BENCH=N repeats it N times per engine (hactl and
+// redis) and prints a table (HACTL_FAILOVER_BENCH_OUT: also to a file).
+func TestHAProxyOldMasterReturns(t *testing.T) {
+	rounds, _ := strconv.Atoi(os.Getenv("HACTL_FAILOVER_BENCH"))
+	kinds := []string{"hactl"}
+	total := 8 * time.Second
+	if rounds > 0 {
+		kinds, total = engines, 16*time.Second
+	} else {
+		rounds = 1
+	}
+	var all []proxyRun
+	for _, engine := range kinds {
+		for i := range rounds {
+			t.Run(fmt.Sprintf("%s-%d", engine, i), func(t *testing.T) {
+				l := newLab(t, engine, true)
+				l.startProxies()
+				runs := l.killRestartRun(1500*time.Millisecond, total)
+				for _, r := range runs {
+					t.Logf("%s engine, proxy %s: %d acked, first surviving write after %s, %d lost, %d acked after the old master restarted (old master accepted direct writes for %s, %d writes); final master %s",
+						r.Engine, r.Proxy, r.Acked, r.Outage.Round(time.Millisecond), r.Lost, r.OnOldMaster, r.WritableOld.Round(time.Millisecond), r.DirectWrites, r.FinalMaster)
+				}
+				all = append(all, runs...)
+				ours := runs[0]
+				if ours.Acked < 500 || ours.Outage == 0 || ours.Outage > 10*time.Second {
+					t.Errorf("hactl's haproxy.cfg: %d acked, outage %s", ours.Acked, ours.Outage)
+				}
+				if ours.OnOldMaster != 0 {
+					t.Errorf("hactl's haproxy.cfg routed %d acknowledged writes to the returning old master", ours.OnOldMaster)
+				}
+			})
+		}
+	}
+	if len(all) > 0 && os.Getenv("HACTL_FAILOVER_BENCH") != "" {
+		table := benchTable(all)
+		t.Log("\n" + table)
+		if p := os.Getenv("HACTL_FAILOVER_BENCH_OUT"); p != "" {
+			os.WriteFile(p, []byte(table), 0o644)
+		}
+	}
+}
+
+// benchTable summarizes runs per engine and proxy: medians and maxima.
+func benchTable(runs []proxyRun) string {
+	type key struct{ engine, proxy string }
+	groups := map[key][]proxyRun{}
+	var keys []key
+	for _, r := range runs {
+		k := key{r.Engine, r.Proxy}
+		if groups[k] == nil {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], r)
+	}
+	var b strings.Builder
+	b.WriteString("| engine + sentinel | haproxy.cfg | runs | first surviving write after kill -9 (median / max) | acked writes lost (median / max) | of which on the returning old master (total) | old master accepted direct writes for (median / max) |\n|---|---|---|---|---|---|---|\n")
+	for _, k := range keys {
+		g := groups[k]
+		name := map[string]string{labProxy: "hactl", labSeedProxy: "seed"}[k.proxy]
+		out := make([]time.Duration, len(g))
+		lost := make([]int, len(g))
+		wr := make([]time.Duration, len(g))
+		old := 0
+		for i, r := range g {
+			out[i], lost[i], wr[i], old = r.Outage, r.Lost, r.WritableOld, old+r.OnOldMaster
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+		sort.Ints(lost)
+		sort.Slice(wr, func(i, j int) bool { return wr[i] < wr[j] })
+		sec := func(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
+		fmt.Fprintf(&b, "| %s | %s | %d | %s / %s | %d / %d | %d | %s / %s |\n", k.engine, name, len(g),
+			sec(out[len(out)/2]), sec(out[len(out)-1]), lost[len(lost)/2], lost[len(lost)-1], old, sec(wr[len(wr)/2]), sec(wr[len(wr)-1]))
+	}
+	return b.String()
+}
