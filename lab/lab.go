@@ -314,9 +314,9 @@ func Up(ctx context.Context, sp Spec) (*Lab, error) {
 	st, err := loadState(dir)
 	switch {
 	case err == nil:
-		if st.Driver != sp.Driver || len(st.Nodes) != sp.Nodes {
-			return nil, fmt.Errorf("lab: %s already holds a %d-node %s lab: run down first or use another state dir",
-				dir, len(st.Nodes), st.Driver)
+		if st.Driver != sp.Driver || len(st.Nodes) != sp.Nodes || st.Engine != sp.Engine {
+			return nil, fmt.Errorf("lab: %s already holds a %d-node %s lab with engine %s: run down first or use another state dir",
+				dir, len(st.Nodes), st.Driver, st.Engine)
 		}
 		l.st = st
 		l.fillPublic()

@@ -219,6 +219,9 @@ func TestProcessLab(t *testing.T) {
 	if err := l.Kill(ctx, "db03"); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := Up(ctx, Spec{Driver: DriverProcess, StateDir: dir, Engine: "redis"}); err == nil || !strings.Contains(err.Error(), "with engine hactl") {
+		t.Errorf("Up with another engine on an existing lab: %v, want a refusal", err)
+	}
 	if _, err := Up(ctx, Spec{Driver: DriverProcess, StateDir: dir}); err != nil {
 		t.Fatal(err)
 	}
