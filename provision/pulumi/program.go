@@ -3,6 +3,7 @@ package pulumi
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 
 	sdk "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -140,7 +141,7 @@ func hcloudProgram(ctx *sdk.Context, sp Spec) (*built, error) {
 	}
 	sub := &custom{}
 	if err := ctx.RegisterResource(tokHcloudSubnet, "private", sdk.Map{
-		"networkId": network.ID().ToStringOutput(), "type": sdk.String("cloud"),
+		"networkId": intID(network), "type": sdk.String("cloud"),
 		"networkZone": sdk.String(hcloudZone(sp.Location)), "ipRange": sdk.String(subnet.String()),
 	}, sub, opts...); err != nil {
 		return nil, fmt.Errorf("hcloud subnet: %w", err)
@@ -165,9 +166,9 @@ func hcloudProgram(ctx *sdk.Context, sp Spec) (*built, error) {
 		err := ctx.RegisterResource(tokHcloudServer, name, sdk.Map{
 			"name": sdk.String(name), "serverType": sdk.String(sp.Size), "image": sdk.String(sp.Image),
 			"location": sdk.String(sp.Location), "sshKeys": sdk.StringArray{key.ID().ToStringOutput()},
-			"firewallIds": sdk.IntArray{}, "labels": labels,
+			"firewallIds": sdk.IntArray{intID(fw)}, "labels": labels,
 			"publicNets": sdk.Array{sdk.Map{"ipv4Enabled": sdk.Bool(true), "ipv6Enabled": sdk.Bool(true)}},
-			"networks":   sdk.Array{sdk.Map{"networkId": network.ID().ToStringOutput(), "ip": sdk.String(ip)}},
+			"networks":   sdk.Array{sdk.Map{"networkId": intID(network), "ip": sdk.String(ip)}},
 		}, srv, append(opts, sdk.DependsOn([]sdk.Resource{sub}))...)
 		if err != nil {
 			return nil, fmt.Errorf("hcloud server %s: %w", name, err)
@@ -175,6 +176,18 @@ func hcloudProgram(ctx *sdk.Context, sp Spec) (*built, error) {
 		hosts = append(hosts, hostOutput(name, srv.Ipv4Address, sdk.String(ip).ToStringOutput(), sp.SSHUser, srv.ID()))
 	}
 	return &built{hosts: collect(hosts)}, nil
+}
+
+// intID is a resource's id as a number: hcloud refers to networks and
+// firewalls by integer id.
+func intID(r sdk.CustomResource) sdk.IntOutput {
+	return r.ID().ApplyT(func(id sdk.ID) (int, error) {
+		n, err := strconv.Atoi(string(id))
+		if err != nil {
+			return 0, fmt.Errorf("hcloud id %q: not a number: %w", id, err)
+		}
+		return n, nil
+	}).(sdk.IntOutput)
 }
 
 // hcloudZone is the network zone of a Hetzner location.

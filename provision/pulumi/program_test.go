@@ -42,6 +42,9 @@ func (m *mocks) NewResource(a sdk.MockResourceArgs) (string, resource.PropertyMa
 		out["publicIp"] = resource.NewStringProperty(fmt.Sprintf("198.51.100.%d", 100+n))
 		out["privateIp"] = resource.NewStringProperty(fmt.Sprintf("172.31.0.%d", 100+n))
 	}
+	if id, ok := numericIDs[a.TypeToken]; ok {
+		return id, out, nil
+	}
 	return a.Name + "-id", out, nil
 }
 
@@ -54,6 +57,9 @@ func (m *mocks) Call(a sdk.MockCallArgs) (resource.PropertyMap, error) {
 	}
 	return nil, fmt.Errorf("unexpected invoke %s", a.Token)
 }
+
+// numericIDs are the ids of the hcloud resources referred to by number.
+var numericIDs = map[string]string{tokHcloudNetwork: "4711", tokHcloudFirewall: "815"}
 
 // byType returns the registrations of one type token, in order.
 func (m *mocks) byType(tok string) []sdk.MockResourceArgs {
@@ -146,9 +152,19 @@ func TestHcloudProgram(t *testing.T) {
 		if len(nets) != 1 || str(nets[0].ObjectValue(), "ip") != fmt.Sprintf("10.0.1.%d", 11+i) {
 			t.Errorf("server %s: networks %v, want one with ip 10.0.1.%d", s.Name, nets, 11+i)
 		}
+		if fw := s.Inputs["firewallIds"].ArrayValue(); len(fw) != 1 || fw[0].NumberValue() != 815 {
+			t.Errorf("server %s: firewallIds %v, want [815] (the firewall)", s.Name, fw)
+		}
+		if id := nets[0].ObjectValue()["networkId"]; !id.IsNumber() || id.NumberValue() != 4711 {
+			t.Errorf("server %s: networkId %v, want 4711 (the network)", s.Name, id)
+		}
 		if keys := s.Inputs["sshKeys"].ArrayValue(); len(keys) != 1 || keys[0].StringValue() != "operator-id" {
 			t.Errorf("server %s: sshKeys %v, want the operator key", s.Name, keys)
 		}
+	}
+	if sub := m.byType(tokHcloudSubnet)[0]; sub.Inputs["networkId"].NumberValue() != 4711 || str(sub.Inputs, "networkZone") != "eu-central" ||
+		str(sub.Inputs, "ipRange") != "10.0.1.0/24" {
+		t.Errorf("subnet inputs %v", sub.Inputs)
 	}
 	fw := m.byType(tokHcloudFirewall)[0]
 	rules := fw.Inputs["rules"].ArrayValue()
