@@ -65,10 +65,11 @@ func (e *engineConfig) Get(patterns ...string) [][2]string {
 
 func (e *engineConfig) Set(args []string) ([]string, error) { return e.cfg.Set(args) }
 
-func (e *engineConfig) Rewrite() error {
+func (e *engineConfig) Rewrite(rt server.RuntimeState) error {
 	rw, ok := any(e.cfg).(interface{ Rewrite(string) error })
 	if !ok {
 		return errors.New("CONFIG REWRITE is not available in this build")
 	}
+	e.cfg.ReplicaOfHost, e.cfg.ReplicaOfPort = rt.ReplicaOfHost, rt.ReplicaOfPort
 	return rw.Rewrite(e.path)
 }

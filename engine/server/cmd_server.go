@@ -313,7 +313,11 @@ func cmdConfigRewrite(c *Client, args [][]byte) {
 		c.replyError("ERR The server is running without a config file")
 		return
 	}
-	if err := c.srv.cfg.Rewrite(); err != nil {
+	var rt RuntimeState
+	if l := c.srv.repl.link; l != nil {
+		rt = RuntimeState{ReplicaOfHost: l.host, ReplicaOfPort: l.port}
+	}
+	if err := c.srv.cfg.Rewrite(rt); err != nil {
 		c.srv.log.Warn("CONFIG REWRITE failed", "err", err)
 		c.replyError("ERR Rewriting config file: " + err.Error())
 		return

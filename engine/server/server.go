@@ -84,7 +84,16 @@ type Config interface {
 	Settings() Settings
 	Get(patterns ...string) [][2]string
 	Set(args []string) (changed []string, err error)
-	Rewrite() error
+	// Rewrite is CONFIG REWRITE; rt is the runtime state that belongs in
+	// the file (replicaof follows REPLICAOF, as in Redis: a node restarted
+	// after a failover comes back as a replica of the new master).
+	Rewrite(rt RuntimeState) error
+}
+
+// RuntimeState is what CONFIG REWRITE persists beyond CONFIG SET values.
+type RuntimeState struct {
+	ReplicaOfHost string // "" when this node is a master
+	ReplicaOfPort int
 }
 
 // Server is a running hactl-engine.

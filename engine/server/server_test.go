@@ -22,7 +22,7 @@ func (t *testConfig) Get(patterns ...string) [][2]string {
 func (t *testConfig) Set(args []string) ([]string, error) {
 	return nil, fmt.Errorf("ERR Unknown option or number of arguments for CONFIG SET - '%s'", args[0])
 }
-func (t *testConfig) Rewrite() error { return nil }
+func (t *testConfig) Rewrite(RuntimeState) error { return nil }
 
 // startTestServer runs a server on a free loopback port.
 func startTestServer(t testing.TB, mod func(*Settings)) (*Server, string) {
