@@ -291,3 +291,29 @@ func (db *DB) Cron() {
 	db.keys.Rehash(100)
 	db.expires.Rehash(100)
 }
+
+// Reserve pre-sizes the key and expiry tables (RDB RESIZEDB hint).
+func (db *DB) Reserve(keys, expires int) {
+	db.keys.Expand(keys)
+	db.expires.Expand(expires)
+}
+
+// AddString stores a string value under key, taking ownership of both
+// strings (no copy): for loaders whose strings are already private.
+// Any previous value and expiry are replaced.
+func (db *DB) AddString(ctx *Ctx, key, val string) *Value {
+	if old := db.keys.Get(key); old != nil {
+		if db.snap != nil {
+			db.preImage(key, old)
+		}
+		if old.HasExpire() {
+			db.expires.Delete(key)
+		}
+		*old = Value{Type: TypeString, Str: val, lru: ctx.LRU, flags: old.flags & flagVisited}
+		return old
+	}
+	p, _ := db.keys.GetOrAdd(key)
+	*p = Value{Type: TypeString, Str: val, lru: ctx.LRU}
+	db.stampNew(p)
+	return p
+}

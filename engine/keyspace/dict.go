@@ -349,3 +349,12 @@ func (d *Dict[V]) Range(fn func(key string, v *V) bool) {
 
 // Buckets returns the total number of buckets (for INFO/DEBUG and tests).
 func (d *Dict[V]) Buckets() int { return len(d.ht[0].buckets) + len(d.ht[1].buckets) }
+
+// Expand pre-sizes an empty or small dict for n elements (RDB RESIZEDB
+// hint), so loading does not rehash repeatedly.
+func (d *Dict[V]) Expand(n int) {
+	if d.rehashing() || n <= len(d.ht[0].buckets) {
+		return
+	}
+	d.resize(n)
+}

@@ -303,7 +303,8 @@ func (s *Server) loadRecord(rec *rdb.Record, replica bool) error {
 	key := []byte(rec.Key)
 	switch rec.Kind {
 	case rdb.KindString:
-		db.SetString(&s.ctx, key, []byte(rec.Str), false)
+		// The decoder's strings are private: stored without copies.
+		db.AddString(&s.ctx, rec.Key, rec.Str)
 	case rdb.KindList:
 		l := list.New()
 		for _, e := range rec.Elems {
@@ -355,6 +356,7 @@ func (s *Server) loadRDBStream(r io.Reader) (rdb.Summary, error) {
 	}()
 	var replid string
 	replOff := int64(-1)
+	curDB := 0
 	sum, err := rdb.Load(r, rdb.Funcs{
 		OnAux: func(key, value string) error {
 			switch key {
@@ -364,6 +366,16 @@ func (s *Server) loadRDBStream(r io.Reader) (rdb.Summary, error) {
 				if n, err := strconv.ParseInt(value, 10, 64); err == nil {
 					replOff = n
 				}
+			}
+			return nil
+		},
+		OnSelectDB: func(id int) error {
+			curDB = id
+			return nil
+		},
+		OnResizeDB: func(size, expires uint64) error {
+			if curDB >= 0 && curDB < len(s.dbs) && size < 1<<31 && expires < 1<<31 {
+				s.dbs[curDB].Reserve(int(size), int(expires))
 			}
 			return nil
 		},
