@@ -257,20 +257,33 @@ type HostPlan struct {
 
 // Plan probes every host in parallel (read only) and plans its steps.
 func Plan(ctx context.Context, targets []Target) []HostPlan {
+	return planAll(ctx, targets, PlanHost)
+}
+
+// planAll probes every host in parallel and plans its steps with plan.
+func planAll(ctx context.Context, targets []Target, plan func(HostSpec, HostState) []Step) []HostPlan {
 	plans := make([]HostPlan, len(targets))
 	var wg sync.WaitGroup
 	for i, t := range targets {
 		wg.Go(func() {
-			plans[i] = planOne(ctx, t)
+			hp := HostPlan{Host: t.Spec.Name}
+			var err error
+			if hp.State, err = probeHost(ctx, t); err != nil {
+				hp.Err = err
+			} else {
+				hp.Steps = plan(t.Spec, hp.State)
+			}
+			plans[i] = hp
 		})
 	}
 	wg.Wait()
 	return plans
 }
 
-func planOne(ctx context.Context, t Target) HostPlan {
+// probeHost runs the probe of a host spec and parses it; in Processes
+// mode it asks the layout's manager which services run.
+func probeHost(ctx context.Context, t Target) (HostState, error) {
 	s := t.Spec
-	hp := HostPlan{Host: s.Name}
 	var files []ProbeFile
 	var dirs []string
 	for _, d := range s.Dirs {
@@ -284,21 +297,18 @@ func planOne(ctx context.Context, t Target) HostPlan {
 	}
 	res, err := t.Transport.Run(ctx, ProbeCmd(s.Layout, files, dirs, s.User, s.Commands, s.Services, templates.Header), nil)
 	if err != nil {
-		hp.Err = fmt.Errorf("probe: %w", err)
-		return hp
+		return HostState{}, fmt.Errorf("probe: %w", err)
 	}
-	if hp.State, err = ParseProbe(res.Stdout); err != nil {
-		hp.Err = fmt.Errorf("%s: %w", s.Name, err)
-		return hp
+	st, err := ParseProbe(res.Stdout)
+	if err != nil {
+		return st, fmt.Errorf("%s: %w", s.Name, err)
 	}
 	if s.Layout.Services == Processes {
-		if hp.State.Active, err = s.Layout.running(ctx, s.Services); err != nil {
-			hp.Err = fmt.Errorf("%s: probe services: %w", s.Name, err)
-			return hp
+		if st.Active, err = s.Layout.running(ctx, s.Services); err != nil {
+			return st, fmt.Errorf("%s: probe services: %w", s.Name, err)
 		}
 	}
-	hp.Steps = PlanHost(s, hp.State)
-	return hp
+	return st, nil
 }
 
 // Status of one executed step.
