@@ -1,9 +1,10 @@
 package verify
 
 // A small lab for the failover tests: three engines and (optionally) three
-// sentinels rendered by package templates, run as processes on
-// 127.0.9.1-3, and HAProxy on 127.0.9.10 (hactl's config) and 127.0.9.11
-// (the seed's). Loopback only; every process dies with the test.
+// sentinels rendered by package templates, run as processes on NET.1-3, and
+// HAProxy on NET.10 (hactl's config) and NET.11 (the seed's), where NET is
+// a 127.A.B network of its own per lab (no clash with another run or a
+// process still exiting). Loopback only; every process dies with the test.
 
 import (
 	"context"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -29,19 +31,20 @@ const (
 	labPort      = 16379
 	labSentPort  = 36379
 	labProxyPort = 16390
-	labProxy     = "127.0.9.10" // hactl's haproxy.cfg
-	labSeedProxy = "127.0.9.11" // the seed's haproxy.cfg
 )
 
+// labSeq numbers the labs of this test process.
+var labSeq atomic.Int32
+
 const labInventory = `service: mymaster
-engine: %s
+engine: %[1]s
 provider: ssh
 master: db01
 hosts:
-  - {name: db01, address: 127.0.9.1}
-  - {name: db02, address: 127.0.9.2}
-  - {name: db03, address: 127.0.9.3}
-  - {name: lb01, address: 127.0.9.10, roles: [haproxy]}
+  - {name: db01, address: %[2]s.1}
+  - {name: db02, address: %[2]s.2}
+  - {name: db03, address: %[2]s.3}
+  - {name: lb01, address: %[2]s.10, roles: [haproxy]}
 server:
   port: 16379
 sentinel:
@@ -88,12 +91,14 @@ type lab struct {
 	t      *testing.T
 	engine string
 	root   string
+	net    string // 127.A.B
 	inv    *inventory.Inventory
 	sec    *inventory.ResolvedSecrets
 	cfg    Config
 	bin    string
 	mu     sync.Mutex
 	procs  map[string]*exec.Cmd // "db01/engine", "db01/sentinel", "haproxy/..."
+	exited []chan struct{}
 }
 
 // newLab renders and starts the engines and, with sentinels, the sentinels,
@@ -108,12 +113,13 @@ func newLab(t *testing.T, engine string, sentinels bool) *lab {
 			t.Skip("redis-server not installed")
 		}
 	}
-	l := &lab{t: t, engine: engine, root: t.TempDir(), procs: map[string]*exec.Cmd{}}
+	l := &lab{t: t, engine: engine, root: t.TempDir(), procs: map[string]*exec.Cmd{},
+		net: fmt.Sprintf("127.%d.%d", 100+os.Getpid()%150, labSeq.Add(1)%250)}
 	if engine == "hactl" {
 		l.bin = labBinaries(t)
 	}
 	env := func(k string) (string, bool) { return labPass, k == "LAB_PASS" }
-	inv, _, err := inventory.Parse("inventory.yaml", []byte(fmt.Sprintf(labInventory, engine)))
+	inv, _, err := inventory.Parse("inventory.yaml", []byte(fmt.Sprintf(labInventory, engine, l.net)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,9 +184,11 @@ func (l *lab) start(key string, argv ...string) {
 	if err := cmd.Start(); err != nil {
 		l.t.Fatal(err)
 	}
-	go func() { cmd.Wait(); log.Close() }()
+	done := make(chan struct{})
+	go func() { cmd.Wait(); log.Close(); close(done) }()
 	l.mu.Lock()
 	l.procs[key] = cmd
+	l.exited = append(l.exited, done)
 	l.mu.Unlock()
 }
 
@@ -200,6 +208,12 @@ func (l *lab) stopAll() {
 	for _, cmd := range l.procs {
 		if cmd.Process != nil {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+	}
+	for _, done := range l.exited {
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
 		}
 	}
 	if l.t.Failed() {
