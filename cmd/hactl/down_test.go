@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,8 @@ func TestDownProcessLab(t *testing.T) {
 		}
 		return err == nil
 	}
+
+	t.Run("wrong password in the inventory", func(t *testing.T) { wrongPassword(t, state, inv) })
 
 	dry, _, code := downJSON(t, "-i", inv, "--dry-run")
 	// Per host: stop engine and sentinel, remove engine.conf, sentinel.conf,
@@ -105,4 +108,35 @@ func TestDownProcessLab(t *testing.T) {
 	if !listening("127.0.12.81:6379") || !listening("127.0.12.83:26379") {
 		t.Error("up after down did not start the services")
 	}
+}
+
+// wrongPassword replaces the lab's password file with a wrong password:
+// verify fails on every node with the authentication error, up --dry-run
+// is logged (see the report), and nothing is changed.
+func wrongPassword(t *testing.T, state, inv string) {
+	secret := filepath.Join(state, "secrets", "requirepass")
+	good := readFile(t, secret)
+	mustWrite(t, secret, "wrong-password\n", 0o600)
+	defer mustWrite(t, secret, good, 0o600)
+	out, errOut, code := hactl(t, "verify", "-i", inv, "-o", "json")
+	var rep struct {
+		Checks []struct {
+			Node, Check, Detail string
+			OK                  bool
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != ExitVerify {
+		t.Fatalf("verify: exit %d, %v\n%s\n%s", code, err, out, errOut)
+	}
+	refused := map[string]bool{}
+	for _, c := range rep.Checks {
+		if !c.OK && c.Check == "reachable" && strings.Contains(c.Detail, "WRONGPASS") {
+			refused[c.Node] = true
+		}
+	}
+	if len(refused) != 3 {
+		t.Errorf("verify: WRONGPASS on %v, want db01-03:\n%s", refused, out)
+	}
+	out, errOut, code = hactl(t, "up", "-i", inv, "--dry-run")
+	t.Logf("up --dry-run with the wrong password: exit %d\n%s\n%s", code, out, errOut)
 }
