@@ -260,9 +260,41 @@ func DiscoverMaster(ctx context.Context, c Config) (name, source string, err err
 		return "", "", err
 	}
 	if name, source = c.pickMaster(ev, sv); name == "" {
+		// Nodes that answer but refuse our credentials may well be running
+		// with another master: never fall back to the inventory then.
+		if err := authFailure(ev, sv); err != nil {
+			return "", "", err
+		}
 		return "", "", ErrNoMaster
 	}
 	return name, source, nil
+}
+
+// ErrAuth means a running node refused hactl's credentials, so the
+// current master could not be discovered.
+var ErrAuth = errors.New("verify: a running node refused the inventory's credentials")
+
+// authFailure reports the first engine or sentinel that answered with an
+// authentication error.
+func authFailure(ev []engineView, sv []sentinelView) error {
+	isAuth := func(err error) bool {
+		if err == nil {
+			return false
+		}
+		m := err.Error()
+		return strings.HasPrefix(m, "WRONGPASS") || strings.HasPrefix(m, "NOAUTH") || strings.Contains(m, "invalid password") || strings.HasPrefix(m, "NOPERM")
+	}
+	for _, e := range ev {
+		if isAuth(e.Err) {
+			return fmt.Errorf("%w: engine %s: %v (check the requirepass secret)", ErrAuth, e.Name, e.Err)
+		}
+	}
+	for _, s := range sv {
+		if isAuth(s.Err) {
+			return fmt.Errorf("%w: sentinel %s: %v (check the sentinel password secret)", ErrAuth, s.Name, s.Err)
+		}
+	}
+	return nil
 }
 
 // Run performs every check.
