@@ -85,6 +85,7 @@ func run(args []string, stderr io.Writer) int {
 		defer os.Remove(cfg.PidFile)
 	}
 	// Serve while loading: clients get -LOADING until the data is in.
+	srv.MarkLoading()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
 	// SIGHUP re-reads the TLS certificate files (rotation without restart).

@@ -396,6 +396,16 @@ func (s *Server) loadRDBStream(r io.Reader) (rdb.Summary, error) {
 	return sum, err
 }
 
+// MarkLoading makes the server answer -LOADING from now on until LoadData
+// completes. Call it before Serve so that no client can see the empty
+// dataset in the instant between the listeners opening and the load.
+func (s *Server) MarkLoading() {
+	s.mu.Lock()
+	s.pst.loading = true
+	s.pst.loadingStart = time.Now()
+	s.mu.Unlock()
+}
+
 // LoadData loads the dataset at start-up: from the AOF when appendonly is
 // on, else from the RDB file. Clients are answered -LOADING meanwhile.
 func (s *Server) LoadData() error {
