@@ -197,7 +197,7 @@ func Render(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params) 
 				job{tmpl: "unit.service.tmpl", file: File{Path: at(SentinelUnit), Mode: 0o644, Owner: root},
 					// hactl-sentinel does not send sd_notify READY yet:
 					// with Type=notify systemctl start would hang.
-					unit: newUnit("exec", "hactl-sentinel: failover monitor of service "+inv.Service, p.Root, SentinelBinary, SentinelConfig, SentinelDataDir)})
+					unit: newUnit("notify", "hactl-sentinel: failover monitor of service "+inv.Service, p.Root, SentinelBinary, SentinelConfig, SentinelDataDir)})
 		}
 	}
 	if h.Has(inventory.RoleHAProxy) {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/coreos/go-systemd/v22/daemon"
 	"io"
 	"log/slog"
 	"os"
@@ -67,6 +68,11 @@ func run(args []string, stderr io.Writer) int {
 	if err != nil {
 		logger.Error("start", "err", err)
 		return 1
+	}
+	// Listening and monitoring: tell systemd (Type=notify units). Outside
+	// systemd NOTIFY_SOCKET is unset and this does nothing.
+	if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
+		logger.Warn("sd_notify failed", "err", err)
 	}
 	d.Wait()
 	return 0
