@@ -103,7 +103,11 @@ func (f *failover) do(ctx context.Context, n Node, args ...any) (any, error) {
 	defer cl.Close()
 	r, err := cl.Do(ctx, args...).Result()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %w", n.Name, strings.Join(strings.Fields(fmt.Sprint(args[:min(2, len(args))]...)), " "), err)
+		var words []string // the command and subcommand, never an argument
+		for _, a := range args[:min(2, len(args))] {
+			words = append(words, fmt.Sprint(a))
+		}
+		return nil, fmt.Errorf("%s: %s: %w", n.Name, strings.Join(words, " "), err)
 	}
 	return r, nil
 }

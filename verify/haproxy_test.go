@@ -100,13 +100,15 @@ type proxyRun struct {
 	OnOldMaster  int           // of those, acknowledged after the old master restarted
 	WritableOld  time.Duration // direct writes accepted by the restarted old master
 	Engine       string
+	Scenario     string
 	FinalMaster  string
 	DirectWrites int
 }
 
 // killRestartRun writes through both proxies, kills the master with
 // SIGKILL, restarts it restartAfter later (with its old config: it says
-// role:master) and keeps writing until total after the kill.
+// role:master; never when restartAfter < 0) and keeps writing until total
+// after the kill.
 func (l *lab) killRestartRun(restartAfter, total time.Duration) []proxyRun {
 	l.t.Helper()
 	ctx, stop := context.WithCancel(context.Background())
@@ -123,9 +125,14 @@ func (l *lab) killRestartRun(restartAfter, total time.Duration) []proxyRun {
 	time.Sleep(time.Second)
 	killed := time.Now()
 	l.kill("db01/engine", syscall.SIGKILL)
+	if restartAfter < 0 { // no restart: direct probe and restart skipped
+		restartAfter = total
+	}
 	time.Sleep(restartAfter)
 	restarted := time.Now()
-	l.startEngine("db01")
+	if restartAfter < total {
+		l.startEngine("db01")
+	}
 	// Direct writes to the old master: how long it accepts them.
 	direct := make(chan struct {
 		d time.Duration
@@ -136,7 +143,7 @@ func (l *lab) killRestartRun(restartAfter, total time.Duration) []proxyRun {
 		defer cl.Close()
 		var first, last time.Time
 		n := 0
-		for deadline := time.Now().Add(total); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		for deadline := killed.Add(total); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 			err := cl.Set(context.Background(), fmt.Sprintf("direct:%d", n), n, 0).Err()
 			if err == nil {
 				if first.IsZero() {
@@ -160,6 +167,19 @@ func (l *lab) killRestartRun(restartAfter, total time.Duration) []proxyRun {
 	time.Sleep(time.Until(killed.Add(total)))
 	stop()
 	dw := <-direct
+	if restartAfter >= total {
+		// After the load, so the checks below find every replica; hactl
+		// heal repoints it without waiting for the sentinels.
+		l.startEngine("db01")
+		l.eventually(10*time.Second, "the old master back and healed", func() (bool, string) {
+			v := l.cfg.askEngine(context.Background(), Node{"db01", l.engineAddr("db01")})
+			if v.Err != nil || v.Repl["role"] != "slave" {
+				_, acts, err := Heal(context.Background(), l.cfg, "", false)
+				return false, fmt.Sprint(v.Err, acts, err)
+			}
+			return true, ""
+		})
+	}
 	var runs []proxyRun
 	ws := map[string]*writer{}
 	for range 2 {
@@ -214,31 +234,42 @@ func TestHAProxyOldMasterReturns(t *testing.T) {
 	rounds, _ := strconv.Atoi(os.Getenv("HACTL_FAILOVER_BENCH"))
 	kinds := []string{"hactl"}
 	total := 8 * time.Second
+	restarts := []time.Duration{1500 * time.Millisecond}
 	if rounds > 0 {
 		kinds, total = engines, 16*time.Second
+		restarts = append(restarts, -1)
 	} else {
 		rounds = 1
 	}
 	var all []proxyRun
-	for _, engine := range kinds {
-		for i := range rounds {
-			t.Run(fmt.Sprintf("%s-%d", engine, i), func(t *testing.T) {
-				l := newLab(t, engine, true)
-				l.startProxies()
-				runs := l.killRestartRun(1500*time.Millisecond, total)
-				for _, r := range runs {
-					t.Logf("%s engine, proxy %s: %d acked, outage %s, %d lost, %d acked after the old master restarted (old master accepted direct writes for %s, %d writes); final master %s",
-						r.Engine, r.Proxy, r.Acked, r.Outage.Round(time.Millisecond), r.Lost, r.OnOldMaster, r.WritableOld.Round(time.Millisecond), r.DirectWrites, r.FinalMaster)
-				}
-				all = append(all, runs...)
-				ours := runs[0]
-				if ours.Acked < 500 || ours.Outage == 0 || ours.Outage > 10*time.Second {
-					t.Errorf("hactl's haproxy.cfg: %d acked, outage %s", ours.Acked, ours.Outage)
-				}
-				if ours.OnOldMaster != 0 {
-					t.Errorf("hactl's haproxy.cfg routed %d acknowledged writes to the returning old master", ours.OnOldMaster)
-				}
-			})
+	for _, restart := range restarts {
+		scenario := "kill -9"
+		if restart >= 0 {
+			scenario = fmt.Sprintf("kill -9, restarted after %s", restart)
+		}
+		for _, engine := range kinds {
+			for i := range rounds {
+				t.Run(fmt.Sprintf("%s-%s-%d", strings.ReplaceAll(scenario, " ", "_"), engine, i), func(t *testing.T) {
+					l := newLab(t, engine, true)
+					l.startProxies()
+					runs := l.killRestartRun(restart, total)
+					for i := range runs {
+						runs[i].Scenario = scenario
+					}
+					for _, r := range runs {
+						t.Logf("%s engine, proxy %s: %d acked, outage %s, %d lost, %d acked after the old master restarted (old master accepted direct writes for %s, %d writes); final master %s",
+							r.Engine, r.Proxy, r.Acked, r.Outage.Round(time.Millisecond), r.Lost, r.OnOldMaster, r.WritableOld.Round(time.Millisecond), r.DirectWrites, r.FinalMaster)
+					}
+					all = append(all, runs...)
+					ours := runs[0]
+					if ours.Acked < 500 || ours.Outage == 0 || ours.Outage > 10*time.Second {
+						t.Errorf("hactl's haproxy.cfg: %d acked, outage %s", ours.Acked, ours.Outage)
+					}
+					if ours.OnOldMaster != 0 {
+						t.Errorf("hactl's haproxy.cfg routed %d acknowledged writes to the returning old master", ours.OnOldMaster)
+					}
+				})
+			}
 		}
 	}
 	if len(all) > 0 && os.Getenv("HACTL_FAILOVER_BENCH") != "" {
@@ -252,18 +283,18 @@ func TestHAProxyOldMasterReturns(t *testing.T) {
 
 // benchTable summarizes runs per engine and proxy: medians and maxima.
 func benchTable(runs []proxyRun) string {
-	type key struct{ engine, proxy string }
+	type key struct{ scenario, engine, proxy string }
 	groups := map[key][]proxyRun{}
 	var keys []key
 	for _, r := range runs {
-		k := key{r.Engine, r.Proxy}
+		k := key{r.Scenario, r.Engine, r.Proxy}
 		if groups[k] == nil {
 			keys = append(keys, k)
 		}
 		groups[k] = append(groups[k], r)
 	}
 	var b strings.Builder
-	b.WriteString("| engine + sentinel | haproxy.cfg | runs | outage: longest time without a surviving acknowledged write (median / max) | acked writes lost (median / max) | of which on the returning old master (total) | old master accepted direct writes for (median / max) |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("| scenario | engine + sentinel | haproxy.cfg | runs | outage: longest time without a surviving acknowledged write (median / max) | acked writes lost (median / max) | of which on the returning old master (total) | old master accepted direct writes for (median / max) |\n|---|---|---|---|---|---|---|---|\n")
 	for _, k := range keys {
 		g := groups[k]
 		out := make([]time.Duration, len(g))
@@ -277,7 +308,7 @@ func benchTable(runs []proxyRun) string {
 		sort.Ints(lost)
 		sort.Slice(wr, func(i, j int) bool { return wr[i] < wr[j] })
 		sec := func(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
-		fmt.Fprintf(&b, "| %s | %s | %d | %s / %s | %d / %d | %d | %s / %s |\n", k.engine, k.proxy, len(g),
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s / %s | %d / %d | %d | %s / %s |\n", k.scenario, k.engine, k.proxy, len(g),
 			sec(out[len(out)/2]), sec(out[len(out)-1]), lost[len(lost)/2], lost[len(lost)-1], old, sec(wr[len(wr)/2]), sec(wr[len(wr)-1]))
 	}
 	return b.String()
