@@ -26,6 +26,8 @@ func connectionCommands() []*command {
 			"list":     clientSub("list", -2, cmdClientList),
 			"kill":     clientSub("kill", -3, cmdClientKill),
 			"no-evict": clientSub("no-evict", 3, cmdClientNoEvict),
+			"pause":    clientSub("pause", -3, cmdClientPause),
+			"unpause":  clientSub("unpause", 2, cmdClientUnpause),
 			"help":     clientSub("help", 2, cmdClientHelp),
 		}},
 	}

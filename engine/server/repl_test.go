@@ -235,3 +235,45 @@ func TestFailoverTo(t *testing.T) {
 	}
 	waitSynced(t, ctx, r, m)
 }
+
+// TestClientPause: CLIENT PAUSE WRITE holds writes (not reads) until the
+// pause ends; CLIENT UNPAUSE releases them at once.
+func TestClientPause(t *testing.T) {
+	ctx := context.Background()
+	_, addr := startTestServer(t, nil)
+	admin := redis.NewClient(&redis.Options{Addr: addr})
+	w := redis.NewClient(&redis.Options{Addr: addr})
+	defer admin.Close()
+	defer w.Close()
+	if err := admin.Do(ctx, "CLIENT", "PAUSE", "5000", "WRITE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Get(ctx, "k").Err(); err != redis.Nil {
+		t.Fatalf("GET during a write pause: %v", err)
+	}
+	done := make(chan time.Duration, 1)
+	go func() {
+		t0 := time.Now()
+		w.Set(ctx, "k", "v", 0)
+		done <- time.Since(t0)
+	}()
+	select {
+	case <-done:
+		t.Fatal("SET was not paused")
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := admin.Do(ctx, "CLIENT", "UNPAUSE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case d := <-done:
+		if d > 3*time.Second {
+			t.Fatalf("SET took %v", d)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("SET still paused after CLIENT UNPAUSE")
+	}
+	if v := admin.Get(ctx, "k").Val(); v != "v" {
+		t.Fatalf("GET k = %q", v)
+	}
+}
