@@ -27,6 +27,8 @@ var ExtraCategories = map[string]Category{
 	"client|kill":      ParseCategories("admin", "dangerous", "connection"),
 	"client|list":      ParseCategories("admin", "dangerous", "connection"),
 	"client|no-evict":  ParseCategories("admin", "dangerous", "connection"),
+	"client|pause":     ParseCategories("admin", "dangerous", "connection"),
+	"client|unpause":   ParseCategories("admin", "dangerous", "connection"),
 	"client|setname":   ParseCategories("connection"),
 	"command":          ParseCategories("connection"),
 	"command|count":    ParseCategories("connection"),
