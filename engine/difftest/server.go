@@ -231,6 +231,17 @@ func ping(ctx context.Context, addr string) error {
 	}
 	defer c.Close()
 	r, err := c.Do(pctx, []byte("PING"))
+	// While the dataset loads, ask again on the same connection: a new
+	// connection per attempt would shift the client ids the scripts
+	// compare (HELLO, CLIENT ID).
+	for err == nil && strings.HasPrefix(string(r.Raw), "-LOADING") {
+		select {
+		case <-pctx.Done():
+			return pctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+		r, err = c.Do(pctx, []byte("PING"))
+	}
 	if err != nil {
 		return err
 	}
