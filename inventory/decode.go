@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hactl/hactl/internal/textdist"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -172,7 +173,7 @@ func unknownKeyHint(key string, keys map[string]fieldFunc) string {
 	sort.Strings(names)
 	best, bestDist := "", -1
 	for _, k := range names {
-		if dist := levenshtein(strings.ToLower(key), k); bestDist < 0 || dist < bestDist {
+		if dist := textdist.Levenshtein(strings.ToLower(key), k); bestDist < 0 || dist < bestDist {
 			best, bestDist = k, dist
 		}
 	}
@@ -180,27 +181,6 @@ func unknownKeyHint(key string, keys map[string]fieldFunc) string {
 		return fmt.Sprintf("did you mean %q?", best)
 	}
 	return "valid keys: " + strings.Join(names, ", ")
-}
-
-// levenshtein is the edit distance between a and b.
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // str decodes a non-empty scalar as text.

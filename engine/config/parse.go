@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hactl/hactl/engine/splitargs"
+	"github.com/hactl/hactl/internal/textdist"
 )
 
 // Error is a configuration error at a place in a file (or on the command
@@ -268,7 +269,7 @@ func (l *loader) other(file string, n int, key string, args []string) error {
 func closest(key string) string {
 	best, bestDist := "", max(2, len(key)/3)+1
 	consider := func(name string) {
-		if dist := levenshtein(key, name); dist < bestDist || (dist == bestDist && best != "" && name < best) {
+		if dist := textdist.Levenshtein(key, name); dist < bestDist || (dist == bestDist && best != "" && name < best) {
 			best, bestDist = name, dist
 		}
 	}
