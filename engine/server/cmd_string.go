@@ -496,21 +496,8 @@ func cmdGetRange(c *Client, args [][]byte) {
 		return
 	}
 	n := int64(len(v.Str))
-	if start < 0 && end < 0 && start > end {
-		c.w.BulkString("")
-		return
-	}
-	if start < 0 {
-		start += n
-	}
-	if end < 0 {
-		end += n
-	}
-	start, end = max(start, 0), max(end, 0)
-	if end >= n {
-		end = n - 1
-	}
-	if start > end || n == 0 {
+	start, end, ok = clampRange(start, end, n)
+	if !ok || start > end || n == 0 {
 		c.w.BulkString("")
 		return
 	}
@@ -663,19 +650,9 @@ func cmdBitCount(c *Client, args [][]byte) {
 		if isBit {
 			total <<= 3
 		}
-		if start < 0 && end < 0 && start > end {
+		if start, end, ok = clampRange(start, end, total); !ok {
 			c.w.Int(0)
 			return
-		}
-		if start < 0 {
-			start += total
-		}
-		if end < 0 {
-			end += total
-		}
-		start, end = max(start, 0), max(end, 0)
-		if end >= total {
-			end = total - 1
 		}
 		if isBit && start <= end {
 			firstMask = ^byte((1<<(8-(start&7)))-1) & 0xff
@@ -713,3 +690,24 @@ var (
 	bPExpireAt = []byte("PEXPIREAT")
 	bPersist   = []byte("PERSIST")
 )
+
+// clampRange converts GETRANGE/BITCOUNT indexes (negative from the end)
+// to positions in [0, n-1] the way Redis does. ok is false when both are
+// negative and start is after end; start > end may still come out (an
+// empty range the caller answers).
+func clampRange(start, end, n int64) (int64, int64, bool) {
+	if start < 0 && end < 0 && start > end {
+		return 0, 0, false
+	}
+	if start < 0 {
+		start += n
+	}
+	if end < 0 {
+		end += n
+	}
+	start, end = max(start, 0), max(end, 0)
+	if end >= n {
+		end = n - 1
+	}
+	return start, end, true
+}
