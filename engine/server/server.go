@@ -205,6 +205,8 @@ func New(cfg Config, log *slog.Logger) *Server {
 	s.pst.lastBgsaveOK = true
 	s.pst.aofLastRewriteOK = true
 	s.pst.lastSave = s.startTime
+	// Bound once: a method value built per batch would allocate.
+	s.ctx.OnExpire = s.onExpire
 	s.repl.replid = newReplID()
 	s.repl.replid2 = strings.Repeat("0", 40)
 	s.repl.secondOffset = -1
@@ -464,7 +466,6 @@ func (s *Server) refreshCtx() {
 	now := s.clock()
 	s.ctx.Now = now.UnixMilli()
 	s.ctx.LRU = uint32(now.Unix()) & (1<<24 - 1)
-	s.ctx.OnExpire = s.onExpire
 	s.ctx.Replica = s.repl.link != nil
 }
 
