@@ -23,7 +23,8 @@
 //   - reader.go: the buffered input that tracks the file offset and the
 //     running CRC64.
 //
-// The package depends on no other hactl package so that persistence and
+// The package depends on no other hactl package (only the internal
+// string2ll helper, internal/redisint) so that persistence and
 // replication can both use it. It never touches files: the caller owns the
 // temporary file, fsync and rename.
 package rdb

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math"
 	"strconv"
+
+	"github.com/hactl/hactl/internal/redisint"
 )
 
 // Version is the RDB format version the Writer produces (Redis 7.0).
@@ -136,51 +138,7 @@ func appendLen(b []byte, n uint64) []byte {
 // (no sign other than a leading '-', no leading zeros, no "-0", at most 20
 // characters). The RDB integer string encodings, the listpack integer
 // entries and intset membership all use this test.
-func parseInt(s string) (int64, bool) {
-	n := len(s)
-	if n == 0 || n > 20 {
-		return 0, false
-	}
-	if n == 1 && s[0] == '0' {
-		return 0, true
-	}
-	i := 0
-	neg := s[0] == '-'
-	if neg {
-		i = 1
-		if n == 1 {
-			return 0, false
-		}
-	}
-	if s[i] < '1' || s[i] > '9' {
-		return 0, false
-	}
-	var v uint64
-	for ; i < n; i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if v > math.MaxUint64/10 {
-			return 0, false
-		}
-		v *= 10
-		if v > math.MaxUint64-uint64(c-'0') {
-			return 0, false
-		}
-		v += uint64(c - '0')
-	}
-	if neg {
-		if v > 1<<63 {
-			return 0, false
-		}
-		return int64(-v), true
-	}
-	if v > math.MaxInt64 {
-		return 0, false
-	}
-	return int64(v), true
-}
+func parseInt(s string) (int64, bool) { return redisint.Parse(s) }
 
 // appendIntEncoded appends s in one of the RDB integer string encodings
 // when Redis would use one (rdbTryIntegerEncoding: at most 11 characters,

@@ -5,56 +5,13 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+
+	"github.com/hactl/hactl/internal/redisint"
 )
 
 // parseInt64 is Redis's string2ll: an optional '-', no leading zeros, no
 // '+', no spaces, 64-bit range.
-func parseInt64(b []byte) (int64, bool) {
-	n := len(b)
-	if n == 0 || n >= 21 {
-		return 0, false
-	}
-	if n == 1 && b[0] == '0' {
-		return 0, true
-	}
-	neg := false
-	i := 0
-	if b[0] == '-' {
-		neg = true
-		i++
-		if i == n {
-			return 0, false
-		}
-	}
-	if b[i] < '1' || b[i] > '9' {
-		return 0, false
-	}
-	var v uint64
-	for ; i < n; i++ {
-		c := b[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if v > (math.MaxUint64)/10 {
-			return 0, false
-		}
-		v *= 10
-		if v > math.MaxUint64-uint64(c-'0') {
-			return 0, false
-		}
-		v += uint64(c - '0')
-	}
-	if neg {
-		if v > 1<<63 {
-			return 0, false
-		}
-		return -int64(v), true
-	}
-	if v > math.MaxInt64 {
-		return 0, false
-	}
-	return int64(v), true
-}
+func parseInt64(b []byte) (int64, bool) { return redisint.Parse(b) }
 
 // intReply parses an integer argument or writes Redis's error.
 func (c *Client) intArg(b []byte, v *int64) bool {

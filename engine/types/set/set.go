@@ -23,6 +23,7 @@ import (
 	"unsafe"
 
 	"github.com/hactl/hactl/engine/keyspace"
+	"github.com/hactl/hactl/internal/redisint"
 )
 
 // Set is a set value. Use New or NewIntset.
@@ -51,27 +52,7 @@ func NewIntset() *Set { return &Set{} }
 
 // ParseInt is Redis's string2ll as used by isSdsRepresentableAsLongLong:
 // an optional '-', no leading zeros or '+', 64-bit range.
-func ParseInt(b []byte) (int64, bool) {
-	n := len(b)
-	if n == 0 || n > 20 {
-		return 0, false
-	}
-	if n == 1 && b[0] == '0' {
-		return 0, true
-	}
-	i := 0
-	if b[0] == '-' {
-		i++
-	}
-	if i == n || b[i] < '1' || b[i] > '9' {
-		return 0, false
-	}
-	v, err := strconv.ParseInt(keyspace.Bytes2Str(b), 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	return v, true
-}
+func ParseInt(b []byte) (int64, bool) { return redisint.Parse(b) }
 
 // Len returns the number of members.
 func (s *Set) Len() int {
