@@ -415,6 +415,11 @@ func (s *Server) LoadData() error {
 	s.refreshCtx()
 	p := s.set.Persist
 	s.mu.Unlock()
+	if removed, err := removeStaleTemps(p.Dir, os.Getpid()); err != nil {
+		s.log.Warn("can't remove stale temporary files", "dir", p.Dir, "err", err)
+	} else if len(removed) > 0 {
+		s.log.Info("removed temporary files left by a killed engine", "dir", p.Dir, "files", removed)
+	}
 	loaded := false
 	defer func() {
 		// After a fatal load error the server keeps answering -LOADING
