@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hactl/hactl/engine/difftest"
+	"github.com/hactl/hactl/internal/testproc"
 )
 
 func TestMain(m *testing.M) {
@@ -46,7 +47,7 @@ func newProc(t *testing.T, name, bin, dir string, args []string) *Proc {
 	t.Cleanup(func() {
 		p.Kill()
 		if t.Failed() {
-			t.Logf("%s log (%s):\n%s", p.Name, p.LogPath(), tail(p.Log(), 8000))
+			t.Logf("%s log (%s):\n%s", p.Name, p.LogPath(), testproc.Tail(p.Log(), 8000))
 		}
 	})
 	return p
