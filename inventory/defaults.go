@@ -61,6 +61,7 @@ func Defaults() Inventory {
 			Replication:  true,
 			CertValidity: 365 * 24 * time.Hour,
 			RenewBefore:  30 * 24 * time.Hour,
+			MinValidity:  7 * 24 * time.Hour,
 		}},
 	}
 }

@@ -61,8 +61,6 @@ type Inventory struct {
 	Secrets  Secrets    // where the passwords come from
 	HAProxy  HAProxy    // proxy settings, used by hosts with the haproxy role
 	Security Security   // TLS and ACL settings (issue 12)
-	Pulumi   Pulumi     // the stack that creates the hosts (provider pulumi)
-	Vagrant  Vagrant    // the VMs that are the hosts (provider vagrant)
 }
 
 // Host is one machine of the inventory.
@@ -146,6 +144,9 @@ type SecretRef struct {
 	Ref    string
 	Field  string // inventory field it came from, for messages
 	Pos    Pos
+	// Generated marks a file hactl creates with a random password when it
+	// is missing (GenerateSecrets); Source is SecretFile.
+	Generated bool
 }
 
 // HAProxy holds the proxy settings.
@@ -155,8 +156,7 @@ type HAProxy struct {
 	MaxConn       int
 }
 
-// Security holds the TLS and ACL settings. Parsed and validated; the
-// templates refuse to render them until the engine supports them.
+// Security holds the TLS and ACL settings (docs/security.md).
 type Security struct {
 	TLS TLS
 	ACL ACL
@@ -172,7 +172,8 @@ type TLS struct {
 	CACert       string        // CA certificate file; "" means hactl generates a CA
 	CAKey        string        // CA key file; required with CACert
 	CertValidity time.Duration // lifetime of generated host certificates
-	RenewBefore  time.Duration // rotate when less than this is left
+	RenewBefore  time.Duration // rotate when less than this is left; verify warns
+	MinValidity  time.Duration // verify fails when less than this is left
 }
 
 // ACL holds the ACL users of issue 12.
@@ -183,10 +184,11 @@ type ACL struct {
 // User is one ACL user.
 type User struct {
 	Name     string
-	Password SecretRef
-	Keys     []string // key patterns, without the leading "~"
-	Channels []string // pub/sub channel patterns, without the leading "&"
-	Commands []string // rules such as "+@read", "-flushall"
+	Role     UserRole  // what hactl uses the user for
+	Password SecretRef // Generated when the inventory gives none
+	Keys     []string  // key patterns, without the leading "~"
+	Channels []string  // pub/sub channel patterns, without the leading "&"
+	Commands []string  // rules such as "+@read", "-flushall"
 	Pos      Pos
 }
 

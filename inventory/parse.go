@@ -116,13 +116,11 @@ func (p *parser) root(n *yaml.Node) {
 		"secrets":  func(_ string, v *yaml.Node) { p.secrets = v },
 		"haproxy":  p.haproxySection,
 		"security": p.security,
-		"pulumi":   p.pulumiSection,
-		"vagrant":  p.vagrantSection,
 	})
 	if !ok {
 		return
 	}
-	p.hostsOrProvider(n)
+	d.require(n, "", map[string]string{"hosts": "list the machines under hosts:, each with name and address"}, "hosts")
 	// Secrets are decoded last: their relative paths and defaults do not
 	// depend on the order of keys.
 	p.secretsSection(n)
@@ -554,6 +552,7 @@ func (p *parser) security(field string, n *yaml.Node) {
 				"ca_key":        func(f string, v *yaml.Node) { d.str(v, f, &t.CAKey) },
 				"cert_validity": func(f string, v *yaml.Node) { d.duration(v, f, &t.CertValidity) },
 				"renew_before":  func(f string, v *yaml.Node) { d.duration(v, f, &t.RenewBefore) },
+				"min_validity":  func(f string, v *yaml.Node) { d.duration(v, f, &t.MinValidity) },
 			})
 		},
 		"acl": func(f string, v *yaml.Node) {
@@ -584,6 +583,7 @@ func (p *parser) aclUser(field string, n *yaml.Node) {
 			}
 		},
 		"password": func(f string, v *yaml.Node) { u.Password = p.secretRef(f, v) },
+		"role":     func(f string, v *yaml.Node) { d.oneOf(v, f, (*string)(&u.Role), userRoles...) },
 		"keys":     patterns(&u.Keys),
 		"channels": patterns(&u.Channels),
 		"commands": func(f string, v *yaml.Node) {
@@ -596,7 +596,8 @@ func (p *parser) aclUser(field string, n *yaml.Node) {
 		},
 	})
 	if ok {
-		d.require(n, field, map[string]string{"password": "write password: {file: PATH} or {env: NAME}"}, "name", "password")
+		d.require(n, field, nil, "name")
 	}
+	p.defaultUser(&u, field)
 	p.inv.Security.ACL.Users = append(p.inv.Security.ACL.Users, u)
 }

@@ -281,7 +281,7 @@ secrets: {requirepass: {env: PW}}
 		{
 			name: "unknown key without a close match",
 			src:  hosts3 + "base: 1\n",
-			errs: []string{`inv.yaml:7:1: base: unknown key "base" (hint: valid keys: engine, haproxy, hosts, master, provider, pulumi, secrets, security, sentinel, server, service, ssh, vagrant)`},
+			errs: []string{`inv.yaml:7:1: base: unknown key "base" (hint: valid keys: engine, haproxy, hosts, master, provider, secrets, security, sentinel, server, service, ssh)`},
 		},
 		{
 			name: "merge keys",
@@ -297,7 +297,9 @@ secrets: {requirepass: {env: PW}}
       - {name: default, password: {env: A}}
       - {name: app, password: {env: A}, commands: ["@read"], keys: ["a b"]}
       - {name: app, password: {env: A}}
-      - {name: x}
+      - {name: x, role: replica}
+      - {name: y, role: replica}
+      - {name: z, role: boss}
 `,
 			errs: []string{
 				`inv.yaml:8:20: security.tls.plaintext: plaintext: false without TLS leaves no port open (hint: set security.tls.enabled: true)`,
@@ -308,22 +310,11 @@ secrets: {requirepass: {env: PW}}
 				`inv.yaml:12:52: security.acl.users[1].commands[0]: invalid command rule "@read" (hint: write +COMMAND, -COMMAND, +@CATEGORY or -@CATEGORY)`,
 				`inv.yaml:12:69: security.acl.users[1].keys[0]: invalid pattern "a b" (hint: ACL patterns cannot contain spaces)`,
 				`inv.yaml:13:16: security.acl.users[2].name: duplicate user "app" (first at line 12) (hint: give each user a unique name)`,
-				`inv.yaml:14:9: security.acl.users[3].password: missing required field "password" (hint: write password: {file: PATH} or {env: NAME})`,
+				`inv.yaml:15:25: security.acl.users[4].role: second replica user (first at line 14) (hint: keep one replica user)`,
+				`inv.yaml:16:25: security.acl.users[5].role: invalid value "boss" (hint: use one of: app, replica, sentinel)`,
 			},
 		},
 	}
-	checkDiagnostics(t, tests)
-}
-
-// checkDiagnostics parses each case's src and compares the error and
-// warning lines.
-func checkDiagnostics(t *testing.T, tests []struct {
-	name  string
-	src   string
-	errs  []string
-	warns []string
-}) {
-	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, errs, warns := diagnose(t, tt.src)

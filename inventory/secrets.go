@@ -103,6 +103,9 @@ func describe(ref SecretRef) string {
 func secretHint(ref SecretRef) string {
 	switch ref.Source {
 	case SecretFile:
+		if ref.Generated {
+			return "run hactl up (it generates missing passwords) or give password: {file: PATH}"
+		}
 		return "create the file with the password on one line, mode 0600"
 	case SecretEnv:
 		return "export " + ref.Ref + " before running hactl"

@@ -15,6 +15,7 @@ func (p *parser) validate() {
 	p.checkSentinels()
 	p.checkPorts()
 	p.checkSecurity()
+	p.checkUsers()
 }
 
 // hostField is the path of field of host i.
