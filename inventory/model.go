@@ -61,6 +61,8 @@ type Inventory struct {
 	Secrets  Secrets    // where the passwords come from
 	HAProxy  HAProxy    // proxy settings, used by hosts with the haproxy role
 	Security Security   // TLS and ACL settings (issue 12)
+	Pulumi   Pulumi     // the stack that creates the hosts (provider pulumi)
+	Vagrant  Vagrant    // the VMs that are the hosts (provider vagrant)
 }
 
 // Host is one machine of the inventory.

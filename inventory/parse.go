@@ -116,11 +116,13 @@ func (p *parser) root(n *yaml.Node) {
 		"secrets":  func(_ string, v *yaml.Node) { p.secrets = v },
 		"haproxy":  p.haproxySection,
 		"security": p.security,
+		"pulumi":   p.pulumiSection,
+		"vagrant":  p.vagrantSection,
 	})
 	if !ok {
 		return
 	}
-	d.require(n, "", map[string]string{"hosts": "list the machines under hosts:, each with name and address"}, "hosts")
+	p.hostsOrProvider(n)
 	// Secrets are decoded last: their relative paths and defaults do not
 	// depend on the order of keys.
 	p.secretsSection(n)

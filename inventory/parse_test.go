@@ -281,7 +281,7 @@ secrets: {requirepass: {env: PW}}
 		{
 			name: "unknown key without a close match",
 			src:  hosts3 + "base: 1\n",
-			errs: []string{`inv.yaml:7:1: base: unknown key "base" (hint: valid keys: engine, haproxy, hosts, master, provider, secrets, security, sentinel, server, service, ssh)`},
+			errs: []string{`inv.yaml:7:1: base: unknown key "base" (hint: valid keys: engine, haproxy, hosts, master, provider, pulumi, secrets, security, sentinel, server, service, ssh, vagrant)`},
 		},
 		{
 			name: "merge keys",
@@ -315,6 +315,18 @@ secrets: {requirepass: {env: PW}}
 			},
 		},
 	}
+	checkDiagnostics(t, tests)
+}
+
+// checkDiagnostics parses each case's src and compares the error and
+// warning lines.
+func checkDiagnostics(t *testing.T, tests []struct {
+	name  string
+	src   string
+	errs  []string
+	warns []string
+}) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, errs, warns := diagnose(t, tt.src)
