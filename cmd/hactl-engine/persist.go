@@ -64,5 +64,7 @@ func replSettings(c *config.Config) server.ReplSettings {
 // tlsSettings maps the TLS directives.
 func tlsSettings(c *config.Config) server.TLSSettings {
 	return server.TLSSettings{Port: c.TLSPort, CertFile: c.TLSCertFile, KeyFile: c.TLSKeyFile,
-		CAFile: c.TLSCACertFile, AuthClients: c.TLSAuthClients, Replication: c.TLSReplication}
+		CAFile: c.TLSCACertFile, AuthClients: c.TLSAuthClients, Replication: c.TLSReplication,
+		ClientCertFile: c.TLSClientCertFile, ClientKeyFile: c.TLSClientKeyFile, Protocols: c.TLSProtocols,
+		Ciphers: c.TLSCiphers, Ciphersuites: c.TLSCiphersuites}
 }

@@ -303,10 +303,20 @@ var KeySpecs = map[string][]KeySpec{
 }
 
 // CatalogOnly are Redis commands hactl-engine does not implement (yet)
-// that ACL rules may name, with their Redis 7.0.15 categories: a replica
-// user is granted +psync +replconf before replication exists.
+// that ACL rules may name, with their Redis 7.0.15 categories (used only
+// for those missing from the server's table).
 var CatalogOnly = map[string]Category{
 	"psync":    CatAdmin | CatSlow | CatDangerous,
 	"replconf": CatAdmin | CatSlow | CatDangerous,
 	"sync":     CatAdmin | CatSlow | CatDangerous,
+}
+
+// CatalogOnlySubs are container commands hactl-engine does not implement,
+// by subcommand, with their Redis 7.0.15 categories: Redis's documented
+// Sentinel user is granted +script|kill.
+var CatalogOnlySubs = map[string]map[string]Category{
+	"script": {
+		"debug": CatSlow | CatScripting, "exists": CatSlow | CatScripting, "flush": CatSlow | CatScripting,
+		"help": CatSlow | CatScripting, "kill": CatSlow | CatScripting, "load": CatSlow | CatScripting,
+	},
 }

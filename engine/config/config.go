@@ -114,6 +114,7 @@ type Config struct {
 	MinReplicasMaxLag       int                     // min-replicas-max-lag / min-slaves-max-lag
 	SyncReplicas            int                     // hactl-sync-replicas: replicas that must ACK a write before its reply
 	SyncReplicasTimeoutMs   int                     // hactl-sync-replicas-timeout (ms): then the client gets -NOREPLICAS
+	IOModel                 string                  // hactl-io-model: goroutine|eventloop (how client sockets are served)
 	MaxMemory               uint64                  // maxmemory (bytes, 0 = no limit)
 	MaxMemoryPolicy         string                  // maxmemory-policy
 	MaxMemorySamples        int                     // maxmemory-samples
@@ -141,6 +142,11 @@ type Config struct {
 	TLSCACertFile           string                  // tls-ca-cert-file
 	TLSAuthClients          string                  // tls-auth-clients: no|yes|optional
 	TLSReplication          bool                    // tls-replication
+	TLSClientCertFile       string                  // tls-client-cert-file
+	TLSClientKeyFile        string                  // tls-client-key-file
+	TLSProtocols            string                  // tls-protocols
+	TLSCiphers              string                  // tls-ciphers
+	TLSCiphersuites         string                  // tls-ciphersuites
 
 	// Warnings lists, as "file:line: name: accepted but has no effect in
 	// hactl-engine", the directives of the loaded files that Redis 7.0
@@ -195,6 +201,7 @@ func Default() *Config {
 		ReplicaPriority:         100,
 		ReplTimeout:             60,
 		SyncReplicasTimeoutMs:   1000,
+		IOModel:                 "goroutine",
 		ReplPingReplicaPeriod:   10,
 		ReplBacklogSize:         1 << 20,
 		ReplBacklogTTL:          3600,

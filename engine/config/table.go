@@ -220,6 +220,8 @@ var directives = []directive{
 	// hactl's own: synchronous acknowledgement by replicas.
 	intDir("hactl-sync-replicas", 0, 0, 1000, func(c *Config) *int { return &c.SyncReplicas }),
 	intDir("hactl-sync-replicas-timeout", 0, 1, math.MaxInt32, func(c *Config) *int { return &c.SyncReplicasTimeoutMs }),
+	// hactl's own: one goroutine per connection, or an epoll event loop.
+	enumDir("hactl-io-model", immutable, []string{"goroutine", "eventloop"}, func(c *Config) *string { return &c.IOModel }),
 	intDir("min-replicas-max-lag", 0, 0, math.MaxInt32, func(c *Config) *int { return &c.MinReplicasMaxLag }, "min-slaves-max-lag"),
 	maxMemoryDirective(),
 	enumDir("maxmemory-policy", 0, []string{"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
@@ -248,6 +250,11 @@ var directives = []directive{
 	strDir("tls-ca-cert-file", 0, func(c *Config) *string { return &c.TLSCACertFile }),
 	enumDir("tls-auth-clients", 0, []string{"no", "yes", "optional"}, func(c *Config) *string { return &c.TLSAuthClients }),
 	boolDir("tls-replication", 0, func(c *Config) *bool { return &c.TLSReplication }),
+	strDir("tls-client-cert-file", 0, func(c *Config) *string { return &c.TLSClientCertFile }),
+	strDir("tls-client-key-file", 0, func(c *Config) *string { return &c.TLSClientKeyFile }),
+	strDir("tls-protocols", 0, func(c *Config) *string { return &c.TLSProtocols }),
+	strDir("tls-ciphers", 0, func(c *Config) *string { return &c.TLSCiphers }),
+	strDir("tls-ciphersuites", 0, func(c *Config) *string { return &c.TLSCiphersuites }),
 }
 
 // byName maps every lowercase name and alias to its directive.

@@ -64,6 +64,16 @@ func aclCatalog(t commandTable) (*acl.Catalog, map[*command]*acl.Command) {
 			top = append(top, &acl.Command{Name: name, Categories: cats})
 		}
 	}
+	for name, subs := range acl.CatalogOnlySubs {
+		if t[name] != nil {
+			continue
+		}
+		parent := &acl.Command{Name: name, Categories: acl.CatSlow}
+		for sub, cats := range subs {
+			parent.Subs = append(parent.Subs, &acl.Command{Name: name + "|" + sub, Categories: cats})
+		}
+		top = append(top, parent)
+	}
 	for _, name := range t.sortedNames() {
 		c := t[name]
 		ac := conv(c)

@@ -3,21 +3,22 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
-	"sync/atomic"
+
+	"github.com/hactl/hactl/engine/config/tlsconf"
 )
 
 // TLS for clients, replicas and the replication link (tls-port,
-// tls-cert-file, tls-key-file, tls-ca-cert-file, tls-auth-clients,
-// tls-replication), with Go's crypto/tls. Certificates are read again by
-// ReloadTLS (CONFIG SET of a tls-* directive, SIGHUP) without a restart:
-// new handshakes use the new files, established connections continue.
+// tls-cert-file, tls-key-file, tls-client-cert-file, tls-client-key-file,
+// tls-ca-cert-file, tls-auth-clients, tls-protocols, tls-ciphers,
+// tls-ciphersuites, tls-replication), with Go's crypto/tls through package
+// tlsconf. Certificates are read again by ReloadTLS (CONFIG SET of a tls-*
+// directive, SIGHUP) without a restart: new handshakes use the new files,
+// established connections continue.
 
 // TLSSettings are the TLS directives.
 type TLSSettings struct {
@@ -27,16 +28,25 @@ type TLSSettings struct {
 	CAFile      string
 	AuthClients string // no | yes | optional
 	Replication bool
+	// ClientCertFile and ClientKeyFile are offered on outgoing links
+	// (replication); tls-cert-file when empty.
+	ClientCertFile string
+	ClientKeyFile  string
+	Protocols      string // tls-protocols
+	Ciphers        string // tls-ciphers
+	Ciphersuites   string // tls-ciphersuites
 }
 
-// tlsMaterial is the loaded certificate and CA pool.
-type tlsMaterial struct {
-	cert *tls.Certificate
-	pool *x509.CertPool
+// files maps the settings onto tlsconf's.
+func (t TLSSettings) files() tlsconf.Settings {
+	return tlsconf.Settings{CertFile: t.CertFile, KeyFile: t.KeyFile, ClientCertFile: t.ClientCertFile,
+		ClientKeyFile: t.ClientKeyFile, CAFile: t.CAFile, AuthClients: t.AuthClients, Protocols: t.Protocols,
+		Ciphers: t.Ciphers, Ciphersuites: t.Ciphersuites}
 }
 
+// tlsState is the current TLS material.
 type tlsState struct {
-	mat atomic.Pointer[tlsMaterial]
+	tlsconf.Holder
 }
 
 // ReloadTLSFiles is ReloadTLS for callers outside the server (SIGHUP).
@@ -54,74 +64,44 @@ func (s *Server) ReloadTLSFiles() error {
 // new files are invalid.
 func (s *Server) ReloadTLS() error {
 	t := s.set.TLS
-	if t.CertFile == "" || t.KeyFile == "" {
-		return errors.New("tls-cert-file and tls-key-file are required for TLS")
-	}
-	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	m, err := s.tls.Reload(t.files())
 	if err != nil {
-		return fmt.Errorf("failed to load the TLS certificate %s / key %s: %w", t.CertFile, t.KeyFile, err)
+		return err
 	}
-	m := &tlsMaterial{cert: &cert}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return fmt.Errorf("failed to read tls-ca-cert-file %s: %w", t.CAFile, err)
-		}
-		m.pool = x509.NewCertPool()
-		if !m.pool.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("tls-ca-cert-file %s holds no PEM certificate", t.CAFile)
-		}
+	for _, w := range m.Warnings {
+		s.log.Warn(w)
 	}
-	s.tls.mat.Store(m)
 	s.log.Info("TLS material loaded", "cert", t.CertFile, "ca", t.CAFile)
 	return nil
 }
 
-// serverTLSConfig is the configuration of the TLS listeners.
-func (s *Server) serverTLSConfig() *tls.Config {
-	return &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
-			m := s.tls.mat.Load()
-			if m == nil {
-				return nil, errors.New("no TLS certificate loaded")
-			}
-			cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*m.cert}, ClientCAs: m.pool}
-			switch strings.ToLower(s.tlsAuthClients.Load().(string)) {
-			case "no":
-				cfg.ClientAuth = tls.NoClientCert
-			case "optional":
-				cfg.ClientAuth = tls.VerifyClientCertIfGiven
-			default: // yes, Redis's default
-				cfg.ClientAuth = tls.RequireAndVerifyClientCert
-			}
-			return cfg, nil
-		},
-	}
-}
-
 // clientTLSConfig is used by the replication link toward a TLS master:
-// the master is verified against the CA, and our certificate is offered.
+// the master is verified against the CA, and our (client) certificate is
+// offered.
 func (s *Server) clientTLSConfig(host string) (*tls.Config, error) {
-	m := s.tls.mat.Load()
-	if m == nil {
-		return nil, errors.New("tls-replication is on but no TLS material is loaded")
+	if s.tls.Load() == nil {
+		if err := s.ReloadTLS(); err != nil {
+			return nil, fmt.Errorf("tls-replication is on: %w", err)
+		}
 	}
-	return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: m.pool, ServerName: host,
-		Certificates: []tls.Certificate{*m.cert}}, nil
+	return s.tls.ClientConfig(host)
 }
 
 // listenTLS opens the tls-port listeners on the bind addresses.
 func (s *Server) listenTLS(ctx context.Context, binds []string) error {
 	t := s.set.TLS
 	if t.Port <= 0 {
+		if t.Replication && t.CertFile != "" {
+			// A plaintext server replicating from a TLS master.
+			return s.ReloadTLS()
+		}
 		return nil
 	}
 	if err := s.ReloadTLS(); err != nil {
 		return err
 	}
 	var lc net.ListenConfig
-	cfg := s.serverTLSConfig()
+	cfg := s.tls.ServerConfig()
 	n := 0
 	for _, b := range binds {
 		optional := strings.HasPrefix(b, "-")
@@ -145,7 +125,7 @@ func (s *Server) listenTLS(ctx context.Context, binds []string) error {
 		n++
 	}
 	if n == 0 {
-		return fmt.Errorf("Failed listening on port %d (tls), aborting: no usable bind address", t.Port)
+		return errors.New("Failed listening on port " + strconv.Itoa(t.Port) + " (tls), aborting: no usable bind address")
 	}
 	return nil
 }
