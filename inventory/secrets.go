@@ -11,6 +11,7 @@ type ResolvedSecrets struct {
 	MasterAuth  string
 	Sentinel    string
 	Users       map[string]string // ACL user name -> password
+	TLS         *TLSMaterial      // nil until loaded (security.tls.enabled)
 }
 
 // ResolveSecrets reads every secret source of inv: files through readFile

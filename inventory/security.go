@@ -153,3 +153,32 @@ func GenerateSecrets(inv *Inventory) ([]string, error) {
 	}
 	return made, nil
 }
+
+// TLSMaterial is the PEM material of a TLS setup, kept by package certs
+// and loaded by hactl before rendering. Never log it.
+type TLSMaterial struct {
+	TrustPEM []byte             // the CAs hosts trust (current, and previous during a CA rotation)
+	Hosts    map[string]KeyPair // by host name
+	Client   KeyPair            // hactl's own client certificate (verify, HAProxy checks)
+}
+
+// KeyPair is a certificate and its private key, PEM.
+type KeyPair struct {
+	CertPEM, KeyPEM []byte
+}
+
+// TLSOnly reports whether the plaintext port is closed.
+func (t TLS) TLSOnly() bool { return t.Enabled && !t.Plaintext }
+
+// ReplicationTLS reports whether replicas and sentinels talk TLS to the
+// engines: always when the plaintext port is closed.
+func (t TLS) ReplicationTLS() bool { return t.Enabled && (t.Replication || !t.Plaintext) }
+
+// EnginePort is the port replicas, sentinels and HAProxy use to reach an
+// engine: the TLS port when replication runs over TLS, else server.port.
+func (inv *Inventory) EnginePort() int {
+	if inv.Security.TLS.ReplicationTLS() {
+		return inv.Security.TLS.Port
+	}
+	return inv.Server.Port
+}

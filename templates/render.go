@@ -13,6 +13,10 @@
 //     (from the running sentinels, not necessarily the inventory's).
 //   - The exported path constants name where binaries, configs and data
 //     live on the hosts.
+//   - security.go adds what security.tls and security.acl need: the
+//     CA bundle, certificate and key of each host, the aclfile, and the
+//     TLS and ACL directives of every config (Redis's names, so the same
+//     files run redis-server and redis-sentinel).
 //   - files/*.tmpl are the embedded text/template sources.
 package templates
 
@@ -149,6 +153,7 @@ type view struct {
 	AuthHex          string
 	Backends         []backend
 	Unit             unit
+	Sec              secView // TLS and ACL; zero when security is off
 }
 
 // Render renders every file host p.Host needs, in a fixed order: engine
@@ -170,11 +175,6 @@ func Render(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params) 
 	svc := ServiceUser + ":" + ServiceUser
 	if v.Redis {
 		svc = RedisUser + ":" + RedisUser
-	}
-	type job struct {
-		tmpl string
-		file File
-		unit unit
 	}
 	var jobs []job
 	if h.Has(inventory.RoleEngine) {
@@ -203,8 +203,13 @@ func Render(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params) 
 	if h.Has(inventory.RoleHAProxy) {
 		jobs = append(jobs, job{tmpl: "haproxy.cfg.tmpl", file: File{Path: at(HAProxyConfig), Mode: 0o600, Owner: root}})
 	}
+	jobs = append(jobs, securityJobs(v, h, svc)...)
 	files := make([]File, 0, len(jobs))
 	for _, j := range jobs {
+		if j.tmpl == "" { // a file of fixed content (TLS material)
+			files = append(files, j.file)
+			continue
+		}
 		v.Unit = j.unit
 		var b bytes.Buffer
 		if err := tmpl.ExecuteTemplate(&b, j.tmpl, v); err != nil {
@@ -216,13 +221,18 @@ func Render(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params) 
 	return files, nil
 }
 
+// job is one file to render: through template tmpl, or with fixed
+// content when tmpl is "".
+type job struct {
+	tmpl string
+	file File
+	unit unit
+}
+
 // newView checks the render inputs and builds the template data.
 func newView(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params) (*view, error) {
 	if sec == nil {
 		return nil, fmt.Errorf("render: no secrets (resolve them with inventory.ResolveSecrets)")
-	}
-	if inv.Security.TLS.Enabled || len(inv.Security.ACL.Users) > 0 {
-		return nil, fmt.Errorf("render: security.tls and security.acl are not supported yet (issue 12): remove them from the inventory")
 	}
 	host, ok := inv.Host(p.Host)
 	if !ok {
@@ -267,6 +277,9 @@ func newView(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params)
 		v.DataDir, v.SentinelDir = p.Root+RedisDataDir, p.Root+RedisDataDir
 		v.PidFile, v.LogFile = p.Root+RedisPidFile, p.Root+RedisLogFile
 		v.SentinelPidFile, v.SentinelLogFile = p.Root+RedisSentinelPidFile, p.Root+RedisSentinelLogFile
+	}
+	if err := v.addSecurity(inv, sec, p.Root); err != nil {
+		return nil, err
 	}
 	for _, e := range inv.HostsWith(inventory.RoleEngine) {
 		v.Backends = append(v.Backends, backend{Name: e.Name, Address: e.AnnounceAddress()})
@@ -316,6 +329,7 @@ func funcs() template.FuncMap {
 		"join":     strings.Join,
 		"yesno":    yesno,
 		"ms":       func(d time.Duration) int64 { return d.Milliseconds() },
+		"sha256":   sha256Hex,
 		"hostport": func(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) },
 	}
 }

@@ -145,7 +145,7 @@ func TestRenderErrors(t *testing.T) {
 		{"unknown master", inv, sec, Params{Host: "db01", Master: "db9"}, `render: master "db9" is not an engine host of the inventory`},
 		{"proxy as master", inv, sec, Params{Host: "db01", Master: "lb01"}, `render: master "lb01" is not an engine host of the inventory`},
 		{"no secrets", inv, nil, Params{Host: "db01"}, `render: no secrets (resolve them with inventory.ResolveSecrets)`},
-		{"tls", tls, tlsSec, Params{Host: "db01"}, `render: security.tls and security.acl are not supported yet (issue 12): remove them from the inventory`},
+		{"tls without material", tls, tlsSec, Params{Host: "db01"}, `render: security.tls is on but no TLS material was loaded (hactl up generates it)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
