@@ -39,6 +39,9 @@ hosts:
 {{- range .Hosts}}
   - name: {{.Name}}
     address: {{.Address}}
+{{- if $.Proxy}}
+    roles: [engine, sentinel, haproxy]
+{{- end}}
 {{- end}}
 
 server:
@@ -51,17 +54,25 @@ sentinel:
 
 secrets:
   requirepass: {file: secrets/requirepass}
+{{- if .Proxy}}
+
+# Every node runs an HAProxy that routes to the master (hactl lab up --proxy).
+haproxy:
+  port: {{.ProxyPort}}
+{{- end}}
 `))
 
 // renderInventory returns the inventory YAML for the lab.
 func renderInventory(l *Lab) ([]byte, error) {
 	var b bytes.Buffer
 	err := inventoryTemplate.Execute(&b, map[string]any{
-		"Driver":   l.Driver,
-		"StateDir": l.StateDir,
-		"Engine":   l.st.Engine,
-		"Hosts":    l.Hosts,
-		"Quorum":   len(l.Hosts)/2 + 1,
+		"Driver":    l.Driver,
+		"StateDir":  l.StateDir,
+		"Engine":    l.st.Engine,
+		"Hosts":     l.Hosts,
+		"Quorum":    len(l.Hosts)/2 + 1,
+		"Proxy":     l.st.Proxy,
+		"ProxyPort": ProxyPort,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("lab: render inventory: %w", err)

@@ -4,6 +4,8 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hactl/hactl/inventory"
@@ -18,6 +20,7 @@ func TestRenderInventory(t *testing.T) {
 	}{
 		{"process", Spec{Driver: DriverProcess}},
 		{"nspawn", Spec{Driver: DriverNspawn, Nodes: 5, Engine: "redis"}},
+		{"nspawn-proxy", Spec{Driver: DriverNspawn, Proxy: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sp := tc.sp
@@ -50,10 +53,26 @@ func TestRenderInventory(t *testing.T) {
 			if len(inv.Hosts) != sp.Nodes || inv.Sentinel.Quorum != sp.Nodes/2+1 || inv.Master != "db01" {
 				t.Errorf("parsed inventory: %d hosts, quorum %d, master %s", len(inv.Hosts), inv.Sentinel.Quorum, inv.Master)
 			}
+			if proxies := len(inv.HostsWith(inventory.RoleHAProxy)); proxies != map[bool]int{true: sp.Nodes}[sp.Proxy] || sp.Proxy && inv.HAProxy.Port != ProxyPort {
+				t.Errorf("parsed inventory: %d haproxy hosts, haproxy port %d", proxies, inv.HAProxy.Port)
+			}
 			if sp.Driver == DriverNspawn && inv.Hosts[0].SSH.Key != "/srv/lab/id_ed25519" {
 				t.Errorf("ssh key = %q", inv.Hosts[0].SSH.Key)
 			}
 		})
+	}
+}
+
+func TestProxyNeedsNspawn(t *testing.T) {
+	sp := Spec{Driver: DriverProcess, Proxy: true}
+	sp.fill()
+	if err := sp.validate(); err == nil || !strings.Contains(err.Error(), "nspawn") {
+		t.Errorf("process lab with proxy: %v", err)
+	}
+	sp = Spec{Driver: DriverNspawn, Proxy: true}
+	sp.fill()
+	if err := sp.validate(); err != nil {
+		t.Errorf("nspawn lab with proxy: %v", err)
 	}
 }
 
@@ -78,6 +97,9 @@ func TestBaseID(t *testing.T) {
 	c := baseID(basePackages(&Spec{Engine: "hactl", ExtraPackages: []string{"procps"}}))
 	if a == b || a == c || b == c {
 		t.Errorf("base ids collide: %s %s %s", a, b, c)
+	}
+	if !slices.Contains(basePackages(&Spec{}), "haproxy") {
+		t.Errorf("haproxy is not in the base: nodes cannot install it (no route out)")
 	}
 	if a != baseID(basePackages(&Spec{Engine: "hactl"})) {
 		t.Errorf("base id not stable")

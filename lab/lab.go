@@ -62,6 +62,12 @@ type Spec struct {
 	Engine string
 	// ExtraPackages are Debian packages baked into the nspawn base.
 	ExtraPackages []string
+	// Proxy gives every node the haproxy role too (nspawn only: the
+	// process driver runs no haproxy): Debian's haproxy, baked into the
+	// base, listens on ProxyPort of every node's address and routes to
+	// the master (templates/files/haproxy.cfg.tmpl). Up on an existing
+	// lab takes the new value and rewrites the inventory.
+	Proxy bool
 	// Subnet is the first three octets of the nodes' addresses (node i
 	// at .80+i): for nspawn a private /24 for the bridge (host .1),
 	// default "10.77.0"; for process a loopback /24, default "127.0.0".
@@ -125,6 +131,9 @@ type Lab struct {
 	Hosts     []Host
 	// PasswordFile is the generated requirepass file the inventory uses.
 	PasswordFile string
+	// Proxy: every host also has the haproxy role, frontend on ProxyPort
+	// (Spec.Proxy).
+	Proxy bool
 
 	progress io.Writer
 	st       *state
@@ -204,6 +213,10 @@ func DefaultCacheDir() string {
 	return filepath.Join(os.TempDir(), "hactl-lab-cache")
 }
 
+// ProxyPort is the port of the lab's HAProxy frontend on every node
+// (Spec.Proxy): the engine has 6379 on the same address.
+const ProxyPort = 6380
+
 // MaxNodes is the largest lab.
 const MaxNodes = 9
 
@@ -252,6 +265,9 @@ func (sp *Spec) validate() error {
 	}
 	if len(sp.Bridge) > 15 || !isSimpleName(sp.Bridge) {
 		return fmt.Errorf("lab: bridge name %q: use at most 15 letters, digits or '-'", sp.Bridge)
+	}
+	if sp.Proxy && sp.Driver != DriverNspawn {
+		return fmt.Errorf("lab: the proxy (haproxy role) needs the nspawn driver: the %s driver runs no haproxy", sp.Driver)
 	}
 	if sp.Driver == DriverProcess {
 		if _, err := loopbackAddr(sp.Subnet, 1); err != nil {
@@ -319,6 +335,12 @@ func Up(ctx context.Context, sp Spec) (*Lab, error) {
 				dir, len(st.Nodes), st.Driver, st.Engine)
 		}
 		l.st = st
+		if st.Proxy != sp.Proxy {
+			st.Proxy = sp.Proxy
+			if err := l.save(); err != nil {
+				return nil, err
+			}
+		}
 		l.fillPublic()
 		l.logf("lab in %s exists: starting nodes that are down", dir)
 		for i := range st.Nodes {
@@ -546,6 +568,7 @@ func (l *Lab) names() string {
 // fillPublic copies the state into the exported fields.
 func (l *Lab) fillPublic() {
 	l.Driver = l.st.Driver
+	l.Proxy = l.st.Proxy
 	l.Hosts = l.Hosts[:0]
 	for _, n := range l.st.Nodes {
 		l.Hosts = append(l.Hosts, n.Host)

@@ -18,16 +18,21 @@ import (
 // suite is the Debian release of the nspawn nodes.
 const suite = "bookworm"
 
-// corePackages are what every node needs: systemd as PID 1, sshd, ip.
-var corePackages = []string{"systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "ca-certificates", "sudo"}
+// corePackages are what every node needs: systemd as PID 1, sshd, ip,
+// and Debian's haproxy for the proxy role (Spec.Proxy): nodes have no route
+// out, so hactl up could not install it later. It is in every base, so
+// turning the proxy on or off does not build another one.
+var corePackages = []string{"systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "ca-certificates", "sudo", "haproxy"}
 
 // maskedUnits are noise in a lab container (timers, console getty, fs jobs).
 var maskedUnits = []string{"apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.timer",
 	"e2scrub_all.timer", "fstrim.timer", "e2scrub_reap.service", "systemd-pstore.service",
 	"getty@tty1.service", "console-getty.service", "systemd-timesyncd.service"}
 
-// basePackages is the package list of the base rootfs for sp: the core,
-// the distribution's redis for engine "redis", then sp.ExtraPackages.
+// basePackages is the package list of the base rootfs for sp: the core
+// (haproxy included), the distribution's redis for engine "redis", then
+// sp.ExtraPackages. The cache key (baseID) hashes this list, so a base
+// cached before a package was added is not used: another one is built.
 func basePackages(sp *Spec) []string {
 	pkgs := append([]string(nil), corePackages...)
 	if sp.Engine == "redis" {

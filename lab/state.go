@@ -37,6 +37,7 @@ type state struct {
 	Prefix     string      `json:"prefix,omitempty"`
 	CacheDir   string      `json:"cache_dir,omitempty"`
 	Packages   []string    `json:"packages,omitempty"`
+	Proxy      bool        `json:"proxy,omitempty"` // Spec.Proxy
 	Nodes      []nodeState `json:"nodes"`
 
 	// nspawn resources
@@ -60,7 +61,7 @@ type nodeState struct {
 
 func newState(sp *Spec, dir string, created bool) *state {
 	st := &state{
-		Version: stateVersion, Driver: sp.Driver, CreatedDir: created, Engine: sp.Engine,
+		Version: stateVersion, Driver: sp.Driver, CreatedDir: created, Engine: sp.Engine, Proxy: sp.Proxy,
 	}
 	if sp.Driver == DriverNspawn {
 		st.Subnet, st.Bridge, st.Prefix = sp.Subnet, sp.Bridge, sp.Prefix

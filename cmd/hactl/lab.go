@@ -28,6 +28,7 @@ type LabOptions struct {
 	Driver  string
 	Engine  string
 	Subnet  string
+	Proxy   bool          // haproxy role on every node (default: on for nspawn)
 	Wait    time.Duration // how long verify may take to pass after up
 	Timeout time.Duration // per restarted service (hactl up --wait)
 	// down
@@ -52,12 +53,18 @@ default ` + lab.DefaultStateDir() + `); hactl lab down removes it.`,
 		Use:   "up",
 		Short: "Create (or resume) the lab, install the service with hactl up, verify it",
 		Args:  cobra.NoArgs,
-		RunE:  func(c *cobra.Command, _ []string) error { return labUp(c.Context(), opts) },
+		RunE: func(c *cobra.Command, _ []string) error {
+			if !c.Flags().Changed("proxy") {
+				opts.Proxy = opts.driver() == lab.DriverNspawn
+			}
+			return labUp(c.Context(), opts)
+		},
 	}
 	up.Flags().IntVar(&opts.Nodes, "nodes", 3, "number of hosts (1 to 9)")
 	up.Flags().StringVar(&opts.Driver, "driver", "", "process or nspawn (default: nspawn as root with systemd-nspawn installed, else process)")
 	up.Flags().StringVar(&opts.Engine, "engine", "hactl", "hactl (hactl-engine and hactl-sentinel) or redis (Debian's redis-server and redis-sentinel)")
 	up.Flags().StringVar(&opts.Subnet, "subnet", "", "first three octets of the nodes' addresses (default 127.0.0 for process, 10.77.0 for nspawn)")
+	up.Flags().BoolVar(&opts.Proxy, "proxy", false, fmt.Sprintf("also give every node the haproxy role (frontend on port %d; nspawn only; default on for nspawn)", lab.ProxyPort))
 	up.Flags().DurationVar(&opts.Wait, "verify-wait", 60*time.Second, "how long hactl verify may take to pass (replicas syncing)")
 	up.Flags().DurationVar(&opts.Timeout, "wait", 30*time.Second, "how long a restarted service gets to answer")
 	down := &cobra.Command{
@@ -147,9 +154,12 @@ func labUp(ctx context.Context, opts *LabOptions) error {
 	if opts.Engine != "hactl" && opts.Engine != "redis" {
 		return flagErrorf("invalid --engine %q: use hactl or redis", opts.Engine)
 	}
+	if opts.Proxy && opts.driver() != lab.DriverNspawn {
+		return flagErrorf("--proxy needs the nspawn driver: the %s driver runs no haproxy", opts.driver())
+	}
 	t0 := time.Now()
 	l, err := lab.Up(ctx, lab.Spec{Nodes: opts.Nodes, Driver: lab.Driver(opts.Driver), Engine: opts.Engine,
-		Subnet: opts.Subnet, StateDir: opts.StateDir, Progress: opts.IO.ErrOut})
+		Subnet: opts.Subnet, StateDir: opts.StateDir, Proxy: opts.Proxy, Progress: opts.IO.ErrOut})
 	if err != nil {
 		return err
 	}
@@ -195,6 +205,14 @@ func verifyUntil(ctx context.Context, c verify.Config, wait time.Duration) *veri
 	}
 }
 
+// driver is the --driver value, or the driver lab up would pick.
+func (opts *LabOptions) driver() lab.Driver {
+	if opts.Driver == "" {
+		return lab.DefaultDriver()
+	}
+	return lab.Driver(opts.Driver)
+}
+
 func since(t time.Time) string      { return since2(time.Since(t)) }
 func since2(d time.Duration) string { return d.Round(100 * time.Millisecond).String() }
 
@@ -232,8 +250,16 @@ func printLabSummary(ctx context.Context, opts *LabOptions, l *lab.Lab, vc verif
 		}
 	}
 	out := opts.IO.Out
-	fmt.Fprintf(out, "\npassword file: %s\ninventory:     %s\n\nNext:\n", pw, inv)
+	fmt.Fprintf(out, "\npassword file: %s\ninventory:     %s\n", pw, inv)
+	if l.Proxy {
+		fmt.Fprintf(out, "haproxy:       port %d of every node, routes to the master\n", lab.ProxyPort)
+	}
+	fmt.Fprintf(out, "\nNext:\n")
 	fmt.Fprintf(out, "  redis-cli -h %s -p 6379 -a \"$(cat %s)\" --no-auth-warning info replication\n", ma, pw)
+	if l.Proxy {
+		last := l.Hosts[len(l.Hosts)-1].Address
+		fmt.Fprintf(out, "  redis-cli -h %s -p %d -a \"$(cat %s)\" --no-auth-warning set hello world   # through HAProxy\n", last, lab.ProxyPort, pw)
+	}
 	fmt.Fprintf(out, "  redis-cli -h %s -p 26379 -a \"$(cat %s)\" --no-auth-warning sentinel get-master-addr-by-name %s\n", l.Hosts[0].Address, pw, vc.Service)
 	fmt.Fprintf(out, "  %s status -i %s\n", self, inv)
 	fmt.Fprintf(out, "  %s lab kill %s%s       # power cut of the master; the sentinels fail over\n", self, master, flag)
