@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hactl/hactl/engine/config/tlsconf"
 	"github.com/hactl/hactl/engine/splitargs"
 )
 
@@ -33,6 +34,16 @@ type Config struct {
 	AnnounceHostnames bool
 	SentinelUser      string
 	SentinelPass      string
+	// TLSPort is tls-port (0: none). With port 0 and a tls-port the
+	// sentinel listens with TLS only.
+	TLSPort int
+	// TLSReplication is tls-replication: TLS toward masters, replicas and
+	// other sentinels.
+	TLSReplication bool
+	// TLS holds tls-cert-file, tls-key-file, tls-client-cert-file,
+	// tls-client-key-file, tls-ca-cert-file, tls-auth-clients,
+	// tls-protocols, tls-ciphers and tls-ciphersuites.
+	TLS tlsconf.Settings
 	// StateFile is where runtime state is persisted ("hactl-state-file";
 	// default: sentinel-state.conf in Dir).
 	StateFile string
@@ -75,6 +86,31 @@ var ignoredDirectives = map[string]bool{
 	"daemonize": true, "pidfile": true, "protected-mode": true, "loglevel": true,
 	"user": true, "acllog-max-len": true, "supervised": true, "syslog-enabled": true,
 	"latency-tracking-info-percentiles": true, "tcp-keepalive": true, "hz": true,
+	"tls-session-caching": true, "tls-session-cache-size": true, "tls-session-cache-timeout": true,
+	"tls-prefer-server-ciphers": true, "tls-dh-params-file": true,
+}
+
+// tlsString maps the tls-* string directives onto the fields of Config.TLS.
+func (c *Config) tlsString(d string) *string {
+	switch d {
+	case "tls-cert-file":
+		return &c.TLS.CertFile
+	case "tls-key-file":
+		return &c.TLS.KeyFile
+	case "tls-client-cert-file":
+		return &c.TLS.ClientCertFile
+	case "tls-client-key-file":
+		return &c.TLS.ClientKeyFile
+	case "tls-ca-cert-file":
+		return &c.TLS.CAFile
+	case "tls-protocols":
+		return &c.TLS.Protocols
+	case "tls-ciphers":
+		return &c.TLS.Ciphers
+	case "tls-ciphersuites":
+		return &c.TLS.Ciphersuites
+	}
+	return nil
 }
 
 // stateDirectives are Redis's runtime state lines; hactl keeps them in the
@@ -158,6 +194,28 @@ func (c *Config) directive(a []string) error {
 	case "requirepass":
 		if err = one(); err == nil {
 			c.RequirePass = args[0]
+		}
+	case "tls-port":
+		if err = one(); err == nil {
+			c.TLSPort, err = parsePort(args[0])
+		}
+	case "tls-replication":
+		if err = one(); err == nil {
+			c.TLSReplication, err = parseYesNo(args[0])
+		}
+	case "tls-auth-clients":
+		if err = one(); err == nil {
+			switch v := strings.ToLower(args[0]); v {
+			case "yes", "no", "optional":
+				c.TLS.AuthClients = v
+			default:
+				err = fmt.Errorf("tls-auth-clients must be yes, no or optional")
+			}
+		}
+	case "tls-cert-file", "tls-key-file", "tls-client-cert-file", "tls-client-key-file", "tls-ca-cert-file",
+		"tls-protocols", "tls-ciphers", "tls-ciphersuites":
+		if err = one(); err == nil {
+			*c.tlsString(d) = args[0]
 		}
 	case "dir":
 		if err = one(); err == nil {
@@ -336,8 +394,24 @@ func (m *MasterConfig) SetOption(opt string, vals []string) error {
 	return err
 }
 
-// Listeners returns the addresses to listen on.
+// Listeners returns the plaintext addresses to listen on: none with port 0
+// and a tls-port.
 func (c *Config) Listeners() []string {
+	if c.Port == 0 && c.TLSPort > 0 {
+		return nil
+	}
+	return c.listenAddrs(c.Port)
+}
+
+// TLSListeners returns the tls-port addresses to listen on.
+func (c *Config) TLSListeners() []string {
+	if c.TLSPort == 0 {
+		return nil
+	}
+	return c.listenAddrs(c.TLSPort)
+}
+
+func (c *Config) listenAddrs(port int) []string {
 	binds := c.Bind
 	if len(binds) == 0 {
 		binds = []string{""}
@@ -345,7 +419,7 @@ func (c *Config) Listeners() []string {
 	out := make([]string, 0, len(binds))
 	for _, b := range binds {
 		b = strings.TrimPrefix(b, "-")
-		out = append(out, net.JoinHostPort(b, strconv.Itoa(c.Port)))
+		out = append(out, net.JoinHostPort(b, strconv.Itoa(port)))
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package sentinel
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,10 @@ type NetTransport struct {
 	DialTimeout time.Duration
 	// MaxPending caps commands waiting for a reply on one link.
 	MaxPending int
+	// TLS, when set, wraps every link in TLS (sentinel.conf's
+	// tls-replication yes): it returns the client configuration for the
+	// instance's address.
+	TLS func(serverName string) (*tls.Config, error)
 
 	ctx    context.Context
 	mu     sync.Mutex
@@ -184,13 +189,36 @@ func handshake(auth Auth, name string) [][]string {
 	return append(cmds, []string{"CLIENT", "SETNAME", name})
 }
 
-func (l *cmdLink) dial(auth Auth) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(l.t.ctx, l.t.DialTimeout)
+// dial connects to addr within DialTimeout, with a TLS handshake when
+// t.TLS is set.
+func (t *NetTransport) dial(ctx context.Context, addr Addr) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.DialTimeout)
 	defer cancel()
 	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", l.addr.String())
+	c, err := d.DialContext(ctx, "tcp", addr.String())
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", l.addr, err)
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	if t.TLS == nil {
+		return c, nil
+	}
+	cfg, err := t.TLS(addr.IP)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("tls to %s: %w", addr, err)
+	}
+	tc := tls.Client(c, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("tls handshake with %s: %w", addr, err)
+	}
+	return tc, nil
+}
+
+func (l *cmdLink) dial(auth Auth) (net.Conn, error) {
+	c, err := l.t.dial(l.t.ctx, l.addr)
+	if err != nil {
+		return nil, err
 	}
 	var buf []byte
 	hs := handshake(auth, l.t.Name+"-cmd")
@@ -295,10 +323,7 @@ func (t *NetTransport) subscriber(ctx context.Context, addr Addr, auth Auth, onM
 }
 
 func (t *NetTransport) subscribeOnce(ctx context.Context, addr Addr, auth Auth, onMsg func(string)) error {
-	dctx, cancel := context.WithTimeout(ctx, t.DialTimeout)
-	var d net.Dialer
-	c, err := d.DialContext(dctx, "tcp", addr.String())
-	cancel()
+	c, err := t.dial(ctx, addr)
 	if err != nil {
 		return err
 	}

@@ -378,6 +378,9 @@ func (s *Sentinel) helloPayload(m *master, via Addr) string {
 	port := s.cfg.AnnouncePort
 	if port == 0 {
 		port = s.cfg.Port
+		if s.cfg.TLSReplication && s.cfg.TLSPort > 0 {
+			port = s.cfg.TLSPort // Redis's sentinelSendHello
+		}
 	}
 	a := m.currentAddr()
 	return strings.Join([]string{ip, strconv.Itoa(port), s.myID, strconv.FormatUint(s.epoch, 10),

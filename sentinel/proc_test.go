@@ -3,6 +3,7 @@ package sentinel
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -56,7 +57,14 @@ type redisProc struct {
 	port int
 	args []string
 	pass string // requirepass, if any
+	user string // ACL user for pass
+	tls  *tls.Config
 	cmd  *exec.Cmd
+}
+
+// opts are the client options toward r.
+func (r *redisProc) opts() *redis.Options {
+	return &redis.Options{Addr: r.addr(), Username: r.user, Password: r.pass, TLSConfig: r.tls, MaxRetries: -1, DialTimeout: time.Second}
 }
 
 func startRedis(t testing.TB, port int, extra ...string) *redisProc {
@@ -68,6 +76,14 @@ func startRedis(t testing.TB, port int, extra ...string) *redisProc {
 // command-line options.
 func startServer(t testing.TB, bin string, port int, extra ...string) *redisProc {
 	t.Helper()
+	r := newServerProc(t, bin, port, extra...)
+	r.start()
+	t.Cleanup(r.kill)
+	return r
+}
+
+// newServerProc prepares startServer's process without starting it.
+func newServerProc(t testing.TB, bin string, port int, extra ...string) *redisProc {
 	dir := t.TempDir()
 	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
 		"--appendonly", "no", "--dir", dir, "--repl-diskless-sync-delay", "0", "--loglevel", "warning"}, extra...)
@@ -77,8 +93,6 @@ func startServer(t testing.TB, bin string, port int, extra ...string) *redisProc
 			r.pass = extra[i+1]
 		}
 	}
-	r.start()
-	t.Cleanup(r.kill)
 	return r
 }
 
@@ -89,7 +103,7 @@ func (r *redisProc) start() {
 		r.t.Fatalf("start %s: %v", r.bin, err)
 	}
 	waitFor(r.t, 5*time.Second, "redis-server up", func() bool {
-		c := redis.NewClient(&redis.Options{Addr: r.addr(), Password: r.pass, MaxRetries: -1})
+		c := redis.NewClient(r.opts())
 		defer c.Close()
 		return c.Ping(context.Background()).Err() == nil
 	})
@@ -107,7 +121,7 @@ func (r *redisProc) kill() {
 }
 
 func (r *redisProc) info(field string) string {
-	c := redis.NewClient(&redis.Options{Addr: r.addr(), Password: r.pass, MaxRetries: -1, DialTimeout: time.Second})
+	c := redis.NewClient(r.opts())
 	defer c.Close()
 	s, err := c.Info(context.Background(), "replication").Result()
 	if err != nil {
@@ -180,6 +194,9 @@ type testSentinel struct {
 	log    *syncBuffer
 	cancel context.CancelFunc
 	d      *Daemon
+	// tls and pass are the client settings toward the sentinel.
+	tls  *tls.Config
+	pass string
 }
 
 func sentinelConf(port, masterPort, quorum int, extra ...string) string {
@@ -215,6 +232,9 @@ func (ts *testSentinel) start(t testing.TB) {
 	}
 	cfg.Dir = ts.dir
 	ts.port = cfg.Port
+	if cfg.Port == 0 {
+		ts.port = cfg.TLSPort
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d, err := Start(ctx, cfg, ts.log, slog.New(slog.NewTextHandler(io.Discard, nil)), DefaultTiming)
 	if err != nil {
@@ -233,7 +253,8 @@ func (ts *testSentinel) stop() {
 }
 
 func (ts *testSentinel) client() *redis.SentinelClient {
-	return redis.NewSentinelClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", ts.port), MaxRetries: -1})
+	return redis.NewSentinelClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", ts.port), MaxRetries: -1,
+		TLSConfig: ts.tls, Password: ts.pass})
 }
 
 func (ts *testSentinel) masterAddr() string {

@@ -257,6 +257,15 @@ func (srv *Server) auth(cl *client, a []string) bool {
 		w.OK()
 		return true
 	}
+	// Peers authenticate with sentinel-user / sentinel-pass, which every
+	// sentinel of the set has in its own configuration (Redis needs a
+	// matching "user" line instead).
+	if su, sp := srv.s.cfg.SentinelUser, srv.s.cfg.SentinelPass; su != "" && sp != "" && user == su &&
+		subtle.ConstantTimeCompare([]byte(pass), []byte(sp)) == 1 {
+		cl.authed = true
+		w.OK()
+		return true
+	}
 	w.Error("WRONGPASS invalid username-password pair or user is disabled.")
 	return false
 }

@@ -74,6 +74,19 @@ func run(args []string, stderr io.Writer) int {
 	if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 		logger.Warn("sd_notify failed", "err", err)
 	}
+	// SIGHUP re-reads the TLS certificate files (rotation without restart).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			if err := d.ReloadTLS(); err != nil {
+				logger.Warn("TLS reload failed; the previous certificates stay in use", "err", err)
+			} else {
+				logger.Info("TLS files reloaded")
+			}
+		}
+	}()
 	d.Wait()
 	return 0
 }
