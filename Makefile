@@ -101,3 +101,8 @@ e2e-pulumi: pulumi-cli pulumi-plugin
 		$(GO) test -count=1 -timeout 10m -v -run '^TestLabEndToEnd$$' ./provision/pulumi
 	HACTL_PULUMI_E2E=1 HACTL_PULUMI_ROOT=$(PULUMI_CACHE)/$(PULUMI_VERSION) \
 		$(GO) test -count=1 -timeout 30m -v -run '^TestPulumiLabEndToEnd$$' ./cmd/hactl
+
+# Throughput over TLS, hactl-engine vs redis-server in the same run
+# (both TLS-only with a generated CA; redis-benchmark --tls).
+bench-tls:
+	$(GO) run ./bench/cmd/enginebench -tls -rounds 3 -pipelines 1,16

@@ -56,6 +56,8 @@ type BenchmarkSpec struct {
 	Clients  int    // -c
 	Pipeline int    // -P
 	Timeout  time.Duration
+	// Extra are more redis-benchmark arguments (TLSFiles.BenchmarkArgs).
+	Extra []string
 }
 
 // Args returns the redis-benchmark command-line arguments for spec.
@@ -64,14 +66,14 @@ func (s BenchmarkSpec) Args() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []string{
+	return append([]string{
 		"-h", host, "-p", port,
 		"-n", strconv.Itoa(s.Requests),
 		"-c", strconv.Itoa(s.Clients),
 		"-P", strconv.Itoa(s.Pipeline),
 		"-t", strings.ToLower(s.Test),
 		"--csv", "-q",
-	}, nil
+	}, s.Extra...), nil
 }
 
 // RunBenchmark runs redis-benchmark once and returns a one-sample

@@ -23,10 +23,11 @@ type Server struct {
 	// Port is the TCP port on 127.0.0.1.
 	Port int
 
-	cmd  *exec.Cmd
-	log  *os.File
-	done chan struct{} // closed when the process has exited
-	err  error         // exit status; valid once done is closed
+	cmd   *exec.Cmd
+	log   *os.File
+	done  chan struct{} // closed when the process has exited
+	err   error         // exit status; valid once done is closed
+	probe func(context.Context, string) error
 }
 
 // ServerArgs returns the redis-server-style arguments both servers get:
@@ -55,11 +56,17 @@ func FreePort() (int, error) {
 // dir/NAME.log, and waits up to readyTimeout for it to answer PING.
 // The process is killed if the benchmark process dies (Pdeathsig).
 func StartServer(ctx context.Context, name, bin, dir string, port int, readyTimeout time.Duration) (*Server, error) {
+	return startServer(ctx, name, bin, dir, port, readyTimeout, ServerArgs(port), ping)
+}
+
+// startServer is StartServer with the arguments and the readiness probe.
+func startServer(ctx context.Context, name, bin, dir string, port int, readyTimeout time.Duration, args []string,
+	probe func(context.Context, string) error) (*Server, error) {
 	logf, err := os.Create(filepath.Join(dir, name+".log"))
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	cmd := exec.Command(bin, ServerArgs(port)...)
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Stdout = logf
 	cmd.Stderr = logf
@@ -68,7 +75,7 @@ func StartServer(ctx context.Context, name, bin, dir string, port int, readyTime
 		logf.Close()
 		return nil, fmt.Errorf("start %s (%s): %w", name, bin, err)
 	}
-	s := &Server{Name: name, Bin: bin, Port: port, cmd: cmd, log: logf, done: make(chan struct{})}
+	s := &Server{Name: name, Bin: bin, Port: port, cmd: cmd, log: logf, done: make(chan struct{}), probe: probe}
 	go func() {
 		s.err = cmd.Wait()
 		close(s.done)
@@ -116,7 +123,7 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 		if !s.Alive() {
 			return fmt.Errorf("exited before answering PING: %v", s.err)
 		}
-		lastErr = ping(ctx, s.Addr())
+		lastErr = s.probe(ctx, s.Addr())
 		if lastErr == nil {
 			return nil
 		}

@@ -61,6 +61,7 @@ type options struct {
 	valueSize      int
 	settle         time.Duration
 	markdown       string
+	tls            bool
 }
 
 func main() {
@@ -109,12 +110,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.valueSize, "value-size", 3, "bytes per value in the memory comparison")
 	fs.StringVar(&o.memoryKind, "memory-kind", "string", "memory dataset: string (distinct keys) or hash, set, zset, list (one key with -keys members)")
 	fs.DurationVar(&o.settle, "settle", 2*time.Second, "wait after loading before reading RSS again")
+	fs.BoolVar(&o.tls, "tls", false, "throughput over TLS: both servers TLS-only (port 0, tls-port) with a generated CA, redis-benchmark --tls; implies -memory=false")
 	fs.StringVar(&o.markdown, "markdown", "", "also write the result as markdown to this file (between enginebench markers if it has them)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.tls {
+		o.memory = false
 	}
 	var err error
 	if o.pipelines, err = parsePipelines(*pipelines); err != nil {
@@ -173,7 +178,8 @@ func parseTests(s string) ([]string, error) {
 type target struct {
 	name string // "redis" or "hactl"
 	bin  string
-	srv  *bench.Server // nil until started
+	srv  *bench.Server   // nil until started
+	tls  *bench.TLSFiles // TLS only when set
 }
 
 // stopTimeout bounds how long a server gets to exit after SIGTERM.
@@ -184,8 +190,20 @@ func (t *target) start(ctx context.Context, dir string, readyTimeout time.Durati
 	if err != nil {
 		return err
 	}
+	if t.tls != nil {
+		t.srv, err = bench.StartTLSServer(ctx, t.name, t.bin, dir, port, readyTimeout, *t.tls)
+		return err
+	}
 	t.srv, err = bench.StartServer(ctx, t.name, t.bin, dir, port, readyTimeout)
 	return err
+}
+
+// benchmarkArgs are the extra redis-benchmark arguments toward t.
+func (t *target) benchmarkArgs() []string {
+	if t.tls == nil {
+		return nil
+	}
+	return t.tls.BenchmarkArgs()
 }
 
 func (t *target) stop() {
@@ -228,6 +246,13 @@ func benchmark(ctx context.Context, o options, log *slog.Logger, stdout io.Write
 	engine := &target{name: "hactl", bin: engineBin}
 	defer redis.stop()
 	defer engine.stop()
+	if o.tls {
+		f, err := bench.WritePKI(dir)
+		if err != nil {
+			return err
+		}
+		redis.tls, engine.tls = &f, &f
+	}
 
 	rep := &bench.Report{
 		Machine:  bench.DescribeMachine(ctx, o.redisServer, engineDesc),
@@ -281,6 +306,7 @@ func throughput(ctx context.Context, o options, dir string, redis, engine *targe
 					m, err := bench.RunBenchmark(ctx, bench.BenchmarkSpec{
 						Bin: o.redisBenchmark, Addr: t.srv.Addr(), Test: test,
 						Requests: o.requests, Clients: o.clients, Pipeline: p, Timeout: o.runTimeout,
+						Extra: t.benchmarkArgs(),
 					})
 					if err != nil {
 						return nil, fmt.Errorf("throughput: %w", err)
