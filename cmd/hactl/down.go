@@ -19,6 +19,7 @@ type DownOptions struct {
 	DryRun    bool
 	Purge     bool
 	Output    string
+	Provider  ProviderOptions
 }
 
 // NewCmdDown builds hactl down.
@@ -37,7 +38,12 @@ Distribution packages (engine: redis) are not uninstalled.
 Hosts are handled in parallel; a host that fails stops at its failed step, the
 others go on. A second run finds nothing left and changes nothing.
 
---dry-run prints the plan and changes nothing.`,
+--dry-run prints the plan and changes nothing.
+
+With provider pulumi or vagrant and no hosts in the inventory, the hosts are
+the stack's outputs (nothing is changed) or vagrant ssh-config's. --destroy
+(provider pulumi) instead destroys the stack's machines, after asking (--yes
+does not ask); the services on them go with them.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := checkOutput(opts.Output); err != nil {
@@ -53,11 +59,18 @@ others go on. A second run finds nothing left and changes nothing.
 	outputFlag(cmd, &opts.Output)
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the per-host plan and change nothing")
 	cmd.Flags().BoolVar(&opts.Purge, "purge", false, "also remove the data directories and the service user")
+	providerFlags(cmd, &opts.Provider, false)
 	return cmd
 }
 
 func downRun(ctx context.Context, opts *DownOptions) error {
-	inv, sec, err := opts.f.load(opts.Inventory)
+	if opts.Provider.Destroy {
+		if opts.DryRun {
+			return flagErrorf("--destroy with --dry-run: hactl up --dry-run shows the stack; --destroy asks before it changes anything")
+		}
+		return destroyStack(ctx, opts.f, opts.Inventory, opts.Provider)
+	}
+	inv, sec, err := loadProvided(ctx, opts.f, opts.Inventory, opts.Provider, modeRead)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ type UpOptions struct {
 	DryRun    bool
 	Output    string
 	Timeout   time.Duration // per restarted service to become ready
+	Provider  ProviderOptions
 }
 
 // NewCmdUp builds hactl up.
@@ -43,7 +44,13 @@ Lines the engine rewrites at runtime (replicaof after a failover) are not a
 difference while it runs. During a failover (a sentinel reports
 failover_in_progress) up refuses with exit code 8.
 
---dry-run prints that plan and changes nothing.`,
+--dry-run prints that plan and changes nothing.
+
+With provider pulumi or vagrant and no hosts in the inventory, up first asks
+the provider for the hosts: it runs the pulumi stack (creating the machines,
+then waiting for their SSH port; --dry-run shows pulumi's preview instead) or
+reads vagrant ssh-config (vagrant up only with --vagrant-up), writes them into
+INVENTORY.hosts.yaml beside the inventory, and goes on with that file.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := checkOutput(opts.Output); err != nil {
@@ -59,6 +66,7 @@ failover_in_progress) up refuses with exit code 8.
 	outputFlag(cmd, &opts.Output)
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the per-host plan and change nothing")
 	cmd.Flags().DurationVar(&opts.Timeout, "wait", 30*time.Second, "how long a restarted service gets to answer")
+	providerFlags(cmd, &opts.Provider, true)
 	return cmd
 }
 
@@ -86,7 +94,15 @@ type upOutput struct {
 }
 
 func upRun(ctx context.Context, opts *UpOptions) error {
-	inv, sec, err := opts.f.load(opts.Inventory)
+	mode := modeUp
+	if opts.DryRun {
+		mode = modePreview
+	}
+	inv, sec, err := loadProvided(ctx, opts.f, opts.Inventory, opts.Provider, mode)
+	if errors.Is(err, errNotCreated) {
+		fmt.Fprintf(opts.IO.ErrOut, "%v: no plan to show\n", err)
+		return nil
+	}
 	if err != nil {
 		return err
 	}

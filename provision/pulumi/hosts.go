@@ -90,6 +90,16 @@ func (h Hosts) InventoryHosts(base inventory.SSH) []inventory.Host {
 	return out
 }
 
+// Provided returns the hosts as inventory.Materialize takes them: SSH
+// user and port from the stack, the private address as announce.
+func (h Hosts) Provided() []inventory.ProvidedHost {
+	out := make([]inventory.ProvidedHost, len(h.Hosts))
+	for i, x := range h.Hosts {
+		out[i] = inventory.ProvidedHost{Name: x.Name, Address: x.Address, Announce: x.PrivateAddress, User: x.SSHUser, Port: x.SSHPort}
+	}
+	return out
+}
+
 // InventoryOptions is what an inventory needs besides the hosts.
 type InventoryOptions struct {
 	Service         string // default mymaster

@@ -54,6 +54,10 @@ type Spec struct {
 	// secrets. Empty means PULUMI_CONFIG_PASSPHRASE or
 	// PULUMI_CONFIG_PASSPHRASE_FILE from the environment.
 	PassphraseFile string
+	// PassphraseEnv names an environment variable of hactl holding the
+	// passphrase; the CLI gets it as PULUMI_CONFIG_PASSPHRASE (its
+	// environment, never its command line).
+	PassphraseEnv string
 	// PulumiRoot is the directory holding bin/pulumi; "" means PATH.
 	PulumiRoot string
 	// PluginDirs are put first on the CLI's PATH so it finds provider

@@ -166,6 +166,12 @@ func cliEnv(sp Spec, lookup func(string) (string, bool)) (map[string]string, err
 			return nil, fmt.Errorf("passphrase file %s: empty", abs)
 		}
 		env["PULUMI_CONFIG_PASSPHRASE_FILE"] = abs
+	case sp.PassphraseEnv != "":
+		v, ok := lookup(sp.PassphraseEnv)
+		if !ok || v == "" {
+			return nil, fmt.Errorf("%w: environment variable %s (pulumi.passphrase) is not set", ErrNoPassphrase, sp.PassphraseEnv)
+		}
+		env["PULUMI_CONFIG_PASSPHRASE"] = v
 	default:
 		_, ok1 := lookup("PULUMI_CONFIG_PASSPHRASE")
 		_, ok2 := lookup("PULUMI_CONFIG_PASSPHRASE_FILE")
@@ -193,11 +199,11 @@ func findCLI(root string) (auto.PulumiCommand, error) {
 	if root == "" {
 		p, err := exec.LookPath("pulumi")
 		if err != nil {
-			return nil, fmt.Errorf("%w on PATH: build it with tools/pulumi/build.sh (or install pulumi %s) and pass --pulumi-root DIR; hactl never downloads it", ErrNoCLI, CLIVersion)
+			return nil, fmt.Errorf("%w on PATH: build it with make pulumi-cli (tools/pulumi/build.sh; or install pulumi %s) and pass --pulumi-root DIR or set pulumi.cli; hactl never downloads it", ErrNoCLI, CLIVersion)
 		}
 		bin = p
 	} else if _, err := os.Stat(bin); err != nil {
-		return nil, fmt.Errorf("%w in %s: build it with tools/pulumi/build.sh %s; hactl never downloads it", ErrNoCLI, root, filepath.Dir(root))
+		return nil, fmt.Errorf("%w in %s: build it with make pulumi-cli PULUMI_CACHE=%s (tools/pulumi/build.sh); hactl never downloads it", ErrNoCLI, root, filepath.Dir(root))
 	}
 	cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root, Version: semver.MustParse(CLIVersion)})
 	if err != nil {

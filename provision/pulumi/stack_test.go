@@ -62,6 +62,13 @@ func TestCLIEnvPassphrase(t *testing.T) {
 	if _, err := cliEnv(Spec{}, func(k string) (string, bool) { return "x", k == "PULUMI_CONFIG_PASSPHRASE" }); err != nil {
 		t.Errorf("passphrase from env: %v", err)
 	}
+	env, err = cliEnv(Spec{PassphraseEnv: "MY_PASS"}, func(k string) (string, bool) { return "from-env", k == "MY_PASS" })
+	if err != nil || env["PULUMI_CONFIG_PASSPHRASE"] != "from-env" {
+		t.Errorf("passphrase from MY_PASS: %v %v", env, err)
+	}
+	if _, err := cliEnv(Spec{PassphraseEnv: "MY_PASS"}, none); !errors.Is(err, ErrNoPassphrase) || !strings.Contains(err.Error(), "MY_PASS") {
+		t.Errorf("MY_PASS unset: %v, want ErrNoPassphrase naming it", err)
+	}
 	empty := filepath.Join(t.TempDir(), "empty")
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
 		t.Fatal(err)
