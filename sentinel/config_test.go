@@ -60,3 +60,42 @@ func TestParseConfigErrors(t *testing.T) {
 		t.Errorf("hostnames with resolve-hostnames: %v", err)
 	}
 }
+
+func TestParseConfigTLS(t *testing.T) {
+	text := `port 0
+tls-port 26379
+tls-cert-file /etc/hactl/tls/node.crt
+tls-key-file /etc/hactl/tls/node.key
+tls-client-cert-file /etc/hactl/tls/client.crt
+tls-client-key-file /etc/hactl/tls/client.key
+tls-ca-cert-file /etc/hactl/tls/ca.crt
+tls-auth-clients optional
+tls-replication yes
+tls-protocols "TLSv1.2 TLSv1.3"
+tls-ciphers ECDHE-RSA-AES128-GCM-SHA256
+tls-ciphersuites TLS_AES_128_GCM_SHA256
+tls-session-caching no
+`
+	c, err := ParseConfig("s.conf", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 0 || c.TLSPort != 26379 || !c.TLSReplication || c.TLS.CertFile != "/etc/hactl/tls/node.crt" ||
+		c.TLS.KeyFile != "/etc/hactl/tls/node.key" || c.TLS.ClientCertFile != "/etc/hactl/tls/client.crt" ||
+		c.TLS.ClientKeyFile != "/etc/hactl/tls/client.key" || c.TLS.CAFile != "/etc/hactl/tls/ca.crt" ||
+		c.TLS.AuthClients != "optional" || c.TLS.Protocols != "TLSv1.2 TLSv1.3" ||
+		c.TLS.Ciphers != "ECDHE-RSA-AES128-GCM-SHA256" || c.TLS.Ciphersuites != "TLS_AES_128_GCM_SHA256" {
+		t.Fatalf("parsed %+v", c)
+	}
+	if l := c.Listeners(); len(l) != 0 {
+		t.Fatalf("port 0 with tls-port: plaintext listeners %v", l)
+	}
+	if l := c.TLSListeners(); len(l) != 1 || l[0] != ":26379" {
+		t.Fatalf("TLS listeners %v", l)
+	}
+	for _, bad := range []string{"tls-auth-clients maybe", "tls-replication perhaps", "tls-port 70000", "tls-cert-file"} {
+		if _, err := ParseConfig("s.conf", []byte(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
