@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"path"
 
 	"github.com/hactl/hactl/inventory"
 	"github.com/hactl/hactl/templates"
@@ -125,7 +126,7 @@ func BuildSpec(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p SpecP
 				spec.Dirs = append(spec.Dirs, Dir{l.Path("/run/redis"), 0o755, ""}, Dir{l.Path("/var/log/redis"), 0o755, ""})
 			}
 			spec.Services = append(spec.Services, Service{Name: "redis-server", Phase: enginePhase,
-				Triggers: []string{l.Path(templates.RedisConfig)},
+				Triggers: append([]string{l.Path(templates.RedisConfig)}, aclTrigger(inv, l)...),
 				Exec:     []string{"/usr/bin/redis-server", l.Path(templates.RedisConfig)}})
 		} else {
 			bin, err := binary(p.Binaries, "hactl-engine", l.Path(templates.EngineBinary))
@@ -135,7 +136,7 @@ func BuildSpec(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p SpecP
 			spec.Binaries = append(spec.Binaries, bin)
 			spec.Dirs = append(spec.Dirs, Dir{l.Path(templates.EngineDataDir), 0o700, svcOwner})
 			spec.Services = append(spec.Services, Service{Name: "hactl-engine", Phase: enginePhase,
-				Triggers: []string{bin.Path, l.Path(templates.EngineConfig), l.Path(templates.EngineUnit)},
+				Triggers: append([]string{bin.Path, l.Path(templates.EngineConfig), l.Path(templates.EngineUnit)}, aclTrigger(inv, l)...),
 				Exec:     []string{bin.Path, l.Path(templates.EngineConfig)}})
 		}
 	}
@@ -198,4 +199,14 @@ func dedupDirs(dirs []Dir) []Dir {
 		}
 	}
 	return out
+}
+
+// aclTrigger is the aclfile, whose change restarts the engine (it reads
+// the file at start); none without ACL users. Certificate files restart
+// nothing: hactl certs rotate reloads them.
+func aclTrigger(inv *inventory.Inventory, l Layout) []string {
+	if len(inv.Security.ACL.Users) == 0 {
+		return nil
+	}
+	return []string{l.Path(path.Join(templates.ConfigDir(inv.Engine), templates.ACLFileName))}
 }

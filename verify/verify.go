@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -37,9 +38,17 @@ type Config struct {
 	MaxLag           int64         // seconds a replica may lag
 	Timeout          time.Duration // per request; 0 means 2 s
 	RoundTripWait    time.Duration // how long replicas get to show a write; 0 means 5 s
+	// TLS is the client TLS configuration used for the addresses that
+	// speak TLS (security.tls); nil means plaintext everywhere.
+	TLS      *tls.Config
+	tlsAddrs map[string]bool // addresses reached over TLS
+	Security *Security       // security checks; nil means none
 }
 
-// FromInventory builds the Config for an inventory and its secrets.
+// FromInventory builds the Config for an inventory and its secrets. With
+// security.tls on it connects over TLS with hactl's client certificate
+// (sec.TLS must be loaded, else the TLS connections fail with that
+// error).
 func FromInventory(inv *inventory.Inventory, sec *inventory.ResolvedSecrets) Config {
 	c := Config{Service: inv.Service, Password: sec.RequirePass, SentinelPassword: sec.Sentinel,
 		Quorum: inv.Sentinel.Quorum, AppendOnly: inv.Server.AppendOnly, MaxLag: 10}
@@ -51,7 +60,7 @@ func FromInventory(inv *inventory.Inventory, sec *inventory.ResolvedSecrets) Con
 	for _, h := range inv.Hosts {
 		addr := func(port int) string { return net.JoinHostPort(h.AnnounceAddress(), strconv.Itoa(port)) }
 		if h.Has(inventory.RoleEngine) {
-			c.Engines = append(c.Engines, Node{h.Name, addr(inv.Server.Port)})
+			c.Engines = append(c.Engines, Node{h.Name, addr(inv.EnginePort())})
 		}
 		if h.Has(inventory.RoleSentinel) {
 			c.Sentinels = append(c.Sentinels, Node{h.Name, addr(inv.Sentinel.Port)})
@@ -60,6 +69,7 @@ func FromInventory(inv *inventory.Inventory, sec *inventory.ResolvedSecrets) Con
 			c.Proxies = append(c.Proxies, Node{h.Name, addr(inv.HAProxy.Port)})
 		}
 	}
+	c.tlsSetup(inv, sec)
 	return c
 }
 
@@ -100,7 +110,7 @@ func (c Config) timeout() time.Duration {
 func (c Config) client(addr, password string) *redis.Client {
 	t := c.timeout()
 	return redis.NewClient(&redis.Options{Addr: addr, Password: password, DialTimeout: t, ReadTimeout: t, WriteTimeout: t,
-		MaxRetries: -1, PoolSize: 2, Protocol: 2, DisableIdentity: true})
+		MaxRetries: -1, PoolSize: 2, Protocol: 2, DisableIdentity: true, TLSConfig: c.tlsFor(addr)})
 }
 
 // engineView is what one engine said.
@@ -372,6 +382,7 @@ func Run(ctx context.Context, c Config) *Report {
 		c.checkRoundTrip(ctx, *mv, ev, add)
 	}
 	c.checkSentinels(ctx, sv, master, replicas, add)
+	c.checkSecurity(ctx, mv, add)
 	if mv != nil {
 		c.checkProxies(ctx, mv.RunID, master, add)
 	}

@@ -93,7 +93,7 @@ func (f *Factory) load(flag string) (*inventory.Inventory, *inventory.ResolvedSe
 	if err != nil {
 		return nil, nil, err
 	}
-	sec, err := inventory.ResolveSecrets(inv, f.LookupEnv, f.ReadFile)
+	sec, err := resolveSecure(inv, f.LookupEnv, f.ReadFile)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -124,7 +124,7 @@ The inventory is -i FILE, else $HACTL_INVENTORY, else ./inventory.yaml.
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
-	root.AddCommand(NewCmdInventory(f), NewCmdRender(f, nil), NewCmdUp(f, nil), NewCmdVerify(f, nil), NewCmdStatus(f, nil), NewCmdFailover(f, nil), NewCmdHeal(f, nil), NewCmdDown(f, nil))
+	root.AddCommand(NewCmdInventory(f), NewCmdRender(f, nil), NewCmdUp(f, nil), NewCmdVerify(f, nil), NewCmdStatus(f, nil), NewCmdFailover(f, nil), NewCmdHeal(f, nil), NewCmdDown(f, nil), NewCmdCerts(f, nil))
 	addLabCommand(root, f)
 	return root
 }
