@@ -50,7 +50,9 @@ func (e *engineConfig) Settings() server.Settings {
 		ZsetMaxListpackEntries: c.ZsetMaxListpackEntries,
 		ZsetMaxListpackValue:   c.ZsetMaxListpackValue,
 		ACLFile:                c.ACLFile,
+		ACLLogMaxLen:           c.ACLLogMaxLen,
 		Users:                  c.Users,
+		IOModel:                c.IOModel,
 	}
 }
 

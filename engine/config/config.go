@@ -147,6 +147,7 @@ type Config struct {
 	TLSProtocols            string                  // tls-protocols
 	TLSCiphers              string                  // tls-ciphers
 	TLSCiphersuites         string                  // tls-ciphersuites
+	ACLLogMaxLen            int                     // acllog-max-len
 
 	// Warnings lists, as "file:line: name: accepted but has no effect in
 	// hactl-engine", the directives of the loaded files that Redis 7.0
@@ -219,6 +220,7 @@ func Default() *Config {
 		ZsetMaxListpackEntries:  128,
 		ZsetMaxListpackValue:    64,
 		ActiveExpireEffort:      1,
+		ACLLogMaxLen:            128,
 		TLSAuthClients:          "yes",
 	}
 }

@@ -5,7 +5,6 @@ package config
 // Redis itself ignores.
 var ignored = map[string]struct{}{
 	"acl-pubsub-default":                  {},
-	"acllog-max-len":                      {},
 	"active-defrag-cycle-max":             {},
 	"active-defrag-cycle-min":             {},
 	"active-defrag-ignore-bytes":          {},

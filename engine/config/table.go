@@ -255,6 +255,7 @@ var directives = []directive{
 	strDir("tls-protocols", 0, func(c *Config) *string { return &c.TLSProtocols }),
 	strDir("tls-ciphers", 0, func(c *Config) *string { return &c.TLSCiphers }),
 	strDir("tls-ciphersuites", 0, func(c *Config) *string { return &c.TLSCiphersuites }),
+	intDir("acllog-max-len", 0, 0, math.MaxInt32, func(c *Config) *int { return &c.ACLLogMaxLen }),
 }
 
 // byName maps every lowercase name and alias to its directive.

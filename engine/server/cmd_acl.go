@@ -521,12 +521,15 @@ func (s *Server) initACL() error {
 // syncRequirePass applies a changed requirepass (CONFIG SET) to the
 // default user.
 func (s *Server) syncRequirePass() {
-	if s.acl == nil || s.aclPass == s.set.RequirePass {
+	if s.acl == nil {
+		return
+	}
+	if s.set.ACLLogMaxLen > 0 {
+		s.acl.LogMaxLen = s.set.ACLLogMaxLen // acllog-max-len
+	}
+	if s.aclPass == s.set.RequirePass {
 		return
 	}
 	s.aclPass = s.set.RequirePass
 	s.acl.SetRequirePass(s.set.RequirePass)
-	if s.set.ACLLogMaxLen > 0 {
-		s.acl.LogMaxLen = s.set.ACLLogMaxLen
-	}
 }

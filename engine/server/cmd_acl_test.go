@@ -249,3 +249,22 @@ func TestACLCategoriesLive(t *testing.T) {
 		}
 	}
 }
+
+// TestACLLogMaxLen: acllog-max-len caps the failed-AUTH entries kept.
+func TestACLLogMaxLen(t *testing.T) {
+	_, addr := startTestServer(t, func(s *Settings) { s.RequirePass = "rootpw"; s.ACLLogMaxLen = 2 })
+	ctx := context.Background()
+	for _, u := range []string{"u1", "u2", "u3"} {
+		c := redis.NewClient(&redis.Options{Addr: addr, Username: u, Password: "secret-" + u, MaxRetries: -1})
+		if err := c.Ping(ctx).Err(); err == nil || !strings.HasPrefix(err.Error(), "WRONGPASS") {
+			t.Fatalf("AUTH %s: %v", u, err)
+		}
+		c.Close()
+	}
+	admin := redis.NewClient(&redis.Options{Addr: addr, Password: "rootpw"})
+	defer admin.Close()
+	log, err := admin.Do(ctx, "acl", "log").Slice()
+	if err != nil || len(log) != 2 {
+		t.Fatalf("ACL LOG has %d entries (%v), want 2", len(log), err)
+	}
+}
