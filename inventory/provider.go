@@ -55,6 +55,8 @@ type PulumiLabSettings struct {
 	Driver string // process or nspawn; "" means process
 	Subnet string // first three octets of the node addresses
 	Engine string // hactl or redis
+	Bridge string // nspawn bridge; "" means hactl0
+	Prefix string // nspawn machine name prefix; "" means the lab's default
 }
 
 // Vagrant is the vagrant: section (provider: vagrant without hosts): hactl
@@ -172,6 +174,8 @@ func (p *parser) pulumiSection(field string, n *yaml.Node) {
 				"driver": func(f string, v *yaml.Node) { d.oneOf(v, f, &pu.Lab.Driver, "process", "nspawn") },
 				"subnet": func(f string, v *yaml.Node) { p.subnet(v, f, &pu.Lab.Subnet) },
 				"engine": func(f string, v *yaml.Node) { d.oneOf(v, f, &pu.Lab.Engine, string(EngineHactl), string(EngineRedis)) },
+				"bridge": func(f string, v *yaml.Node) { p.ifName(v, f, &pu.Lab.Bridge, 15) },
+				"prefix": func(f string, v *yaml.Node) { p.ifName(v, f, &pu.Lab.Prefix, 7) },
 			})
 		},
 	})
@@ -222,6 +226,21 @@ func (p *parser) subnet(n *yaml.Node, field string, dst *string) {
 	}
 	if a, err := netip.ParseAddr(*dst + ".1"); err != nil || !a.Is4() || strings.Count(*dst, ".") != 2 {
 		p.d.errorf(n, field, "write the first three octets, e.g. 192.168.56", "invalid network %q", *dst)
+	}
+}
+
+// ifName decodes a short name of letters, digits and '-' (a bridge or
+// machine name prefix) of at most max characters.
+func (p *parser) ifName(n *yaml.Node, field string, dst *string, max int) {
+	if !p.d.str(n, field, dst) {
+		return
+	}
+	ok := len(*dst) <= max
+	for _, c := range *dst {
+		ok = ok && (c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-')
+	}
+	if !ok {
+		p.d.errorf(n, field, fmt.Sprintf("use at most %d lowercase letters, digits and '-'", max), "invalid name %q", *dst)
 	}
 }
 

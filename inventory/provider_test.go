@@ -18,7 +18,7 @@ func TestProviderDiagnostics(t *testing.T) {
 		errs  []string
 		warns []string
 	}{
-		{name: "pulumi lab", src: secretsOnly + "provider: pulumi\npulumi: {target: lab, lab: {driver: nspawn, subnet: 10.9.8}}\n"},
+		{name: "pulumi lab", src: secretsOnly + "provider: pulumi\npulumi: {target: lab, lab: {driver: nspawn, subnet: 10.9.8, bridge: br-x1, prefix: e2e}}\n"},
 		{name: "pulumi cloud", src: secretsOnly + "provider: pulumi\npulumi:\n  target: hcloud\n  ssh_public_key: k.pub\n  operator_cidr: 203.0.113.7/32\n  passphrase: {file: pass}\n"},
 		{name: "vagrant", src: secretsOnly + "provider: vagrant\nvagrant: {dir: vagrant, timeout: 30s}\n"},
 		{name: "vagrant without section", src: secretsOnly + "provider: vagrant\n"},

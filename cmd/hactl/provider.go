@@ -116,7 +116,7 @@ func pulumiSpec(f *Factory, inv *inventory.Inventory, po ProviderOptions) (pulum
 	sp := pulumi.Spec{Target: pulumi.Target(p.Target), Project: p.Project, Stack: p.Stack, StateDir: p.StateDir,
 		PulumiRoot: p.CLI, Names: p.Names, Size: p.Size, Location: p.Location, Image: p.Image, SSHUser: p.SSHUser,
 		OperatorCIDR: p.OperatorCIDR, PrivateCIDR: p.PrivateCIDR, Progress: f.IO.ErrOut,
-		Lab: pulumi.LabSpec{Driver: p.Lab.Driver, Subnet: p.Lab.Subnet, Engine: p.Lab.Engine}}
+		Lab: pulumi.LabSpec{Driver: p.Lab.Driver, Subnet: p.Lab.Subnet, Engine: p.Lab.Engine, Bridge: p.Lab.Bridge, Prefix: p.Lab.Prefix}}
 	if po.PulumiRoot != "" {
 		sp.PulumiRoot = po.PulumiRoot
 	}

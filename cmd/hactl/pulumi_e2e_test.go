@@ -74,7 +74,7 @@ pulumi:
   target: lab
   stack: e2e
   cli: %s
-  lab: {driver: %s, subnet: %s}
+  lab: {driver: %s, subnet: %s, bridge: hactlpu0, prefix: pu}
 %s
 secrets:
   requirepass: {file: requirepass}

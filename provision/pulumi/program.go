@@ -279,10 +279,17 @@ func awsProgram(ctx *sdk.Context, sp Spec) (*built, error) {
 
 func labProgram(ctx *sdk.Context, sp Spec) (*built, error) {
 	l := &labResource{}
-	err := ctx.RegisterResource(tokLab, "lab", sdk.Map{
+	in := sdk.Map{
 		"nodes": sdk.Int(len(sp.Names)), "driver": sdk.String(sp.Lab.Driver), "subnet": sdk.String(sp.Lab.Subnet),
 		"engine": sdk.String(sp.Lab.Engine), "stateDir": sdk.String(sp.Lab.Dir),
-	}, l)
+	}
+	// Only when set: stacks created before these inputs see no change.
+	for k, v := range map[string]string{"bridge": sp.Lab.Bridge, "prefix": sp.Lab.Prefix} {
+		if v != "" {
+			in[k] = sdk.String(v)
+		}
+	}
+	err := ctx.RegisterResource(tokLab, "lab", in, l)
 	if err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
 	}

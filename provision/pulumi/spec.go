@@ -91,6 +91,8 @@ type LabSpec struct {
 	Driver string // "process" (default) or "nspawn"
 	Subnet string // first three octets of the node addresses
 	Engine string // "hactl" (default) or "redis"
+	Bridge string // nspawn bridge; "" means the lab's default (hactl0)
+	Prefix string // nspawn machine name prefix; "" means the lab's default
 	// Dir is the lab's state directory; default StateDir/lab.
 	Dir string
 }

@@ -91,6 +91,7 @@ func spec(props *structpb.Struct) (lab.Spec, error) {
 		sp.Nodes = int(v.NumberValue())
 	}
 	sp.Driver, sp.Subnet, sp.Engine, sp.StateDir = lab.Driver(str("driver")), str("subnet"), str("engine"), str("stateDir")
+	sp.Bridge, sp.Prefix = str("bridge"), str("prefix")
 	if sp.StateDir == "" || !filepath.IsAbs(sp.StateDir) {
 		return sp, fmt.Errorf("lab inputs: stateDir %q: want an absolute directory", sp.StateDir)
 	}
@@ -106,7 +107,7 @@ func (s *Server) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumir
 }
 
 // inputKeys are the inputs; a change of any replaces the lab.
-var inputKeys = []string{"nodes", "driver", "subnet", "engine", "stateDir"}
+var inputKeys = []string{"nodes", "driver", "subnet", "engine", "stateDir", "bridge", "prefix"}
 
 // Diff replaces the lab when an input changed.
 func (s *Server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
