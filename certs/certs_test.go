@@ -30,7 +30,7 @@ func TestIssue(t *testing.T) {
 		notAfter time.Time
 		verifyAs string
 	}{
-		{"ip and name", Request{"db01", []string{"db01", "10.0.0.1", "db01.example"}, 365 * day},
+		{"ip and name", Request{"db01", []string{"db01", "10.0.0.1", "db01.example", "10.0.0.1"}, 365 * day},
 			[]string{"db01", "db01.example"}, []string{"10.0.0.1"}, t0.Add(365 * day), "10.0.0.1"},
 		{"ipv6", Request{"db02", []string{"::1"}, 30 * day}, nil, []string{"::1"}, t0.Add(30 * day), "::1"},
 		{"capped by the CA", Request{"db03", []string{"db03"}, 5000 * day}, []string{"db03"}, nil, ca.Cert.NotAfter, "db03"},
@@ -111,7 +111,9 @@ func TestState(t *testing.T) {
 func TestStore(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "tls")
 	s := Store{Dir: dir}
-	subs := []Subject{{"db01", []string{"db01", "127.0.0.1"}}, {"db02", []string{"db02", "127.0.0.2"}}}
+	// Repeated names (address = announce address) must not make every
+	// run re-issue.
+	subs := []Subject{{"db01", []string{"db01", "127.0.0.1", "127.0.0.1", "db01"}}, {"db02", []string{"db02", "127.0.0.2"}}}
 	steps := []struct {
 		name string
 		at   time.Time
