@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,9 +39,24 @@ func TestLabSecurityEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
+	for _, tc := range []struct{ engine, subnet string }{{"hactl", "127.0.14"}, {"redis", "127.0.15"}} {
+		t.Run(tc.engine, func(t *testing.T) {
+			if tc.engine == "redis" {
+				for _, p := range []string{"redis-server", "redis-sentinel"} {
+					if _, err := exec.LookPath(p); err != nil {
+						t.Skipf("%s not installed", p)
+					}
+				}
+			}
+			securityStory(t, tc.engine, tc.subnet)
+		})
+	}
+}
+
+func securityStory(t *testing.T, engine, subnet string) {
 	ctx := context.Background()
 	state := filepath.Join(t.TempDir(), "lab")
-	l, err := lab.Up(ctx, lab.Spec{Nodes: 3, Driver: lab.DriverProcess, Engine: "hactl", Subnet: "127.0.14", StateDir: state})
+	l, err := lab.Up(ctx, lab.Spec{Nodes: 3, Driver: lab.DriverProcess, Engine: engine, Subnet: subnet, StateDir: state})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +70,9 @@ func TestLabSecurityEndToEnd(t *testing.T) {
 	}
 	t.Logf("timing: hactl up TLS-only + ACL on fresh nodes: %s", time.Since(start).Round(time.Millisecond))
 	waitVerified(t, inv, "db01", 60*time.Second)
+	if up := upJSON(t, inv); up.Changed != 0 {
+		t.Errorf("second up: %d changes: %+v", up.Changed, up)
+	}
 	out, _, _ := hactl(t, "verify", "-i", inv, "-o", "json")
 	for _, want := range []string{`"check": "plaintext-closed"`, `"check": "certificate"`, `"check": "client-certificate"`, `"check": "user:repl"`, `"check": "user:app"`, `"check": "user:watch"`} {
 		if !strings.Contains(out, want) {
@@ -115,7 +134,7 @@ func TestLabSecurityEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cl := redis.NewClient(&redis.Options{Addr: "127.0.14.81:6380", TLSConfig: cfg, MaxRetries: -1, DialTimeout: 2 * time.Second})
+		cl := redis.NewClient(&redis.Options{Addr: subnet + ".81:6380", TLSConfig: cfg, MaxRetries: -1, DialTimeout: 2 * time.Second})
 		defer cl.Close()
 		err = cl.Ping(context.Background()).Err()
 		if err == nil || !strings.Contains(err.Error(), "certificate") {
