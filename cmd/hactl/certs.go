@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,7 +47,13 @@ func resolveSecure(inv *inventory.Inventory, lookupEnv func(string) (string, boo
 // certStore is the local store of inv's TLS material.
 func certStore(inv *inventory.Inventory) certs.Store {
 	t := inv.Security.TLS
-	return certs.Store{Dir: inventory.TLSDir(inv), CACert: t.CACert, CAKey: t.CAKey}
+	rel := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(filepath.Dir(inv.File), p) // relative to the inventory, like secret files
+	}
+	return certs.Store{Dir: inventory.TLSDir(inv), CACert: rel(t.CACert), CAKey: rel(t.CAKey)}
 }
 
 // subjects lists a certificate per engine or sentinel host, with its
