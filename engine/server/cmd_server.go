@@ -270,13 +270,10 @@ func cmdConfigSet(c *Client, args [][]byte) {
 		return
 	}
 	s.applySettings(s.cfg.Settings())
-	for _, name := range changed {
-		if strings.HasPrefix(name, "tls-") && s.set.TLS.Port > 0 {
-			if err := s.ReloadTLS(); err != nil {
-				c.replyError("ERR CONFIG SET failed (possibly related to argument '" + name + "') - " + err.Error())
-				return
-			}
-			break
+	if name := tlsReloadTrigger(pairs, changed); name != "" && s.set.TLS.Port > 0 {
+		if err := s.ReloadTLS(); err != nil {
+			c.replyError("ERR CONFIG SET failed (possibly related to argument '" + name + "') - " + err.Error())
+			return
 		}
 	}
 	if on := s.set.Persist.AppendOnly; on != wasAOF {
@@ -448,4 +445,29 @@ func (c *Client) commandInfo(cmd *command) {
 	for _, n := range subNames {
 		c.commandInfo(cmd.subs[n])
 	}
+}
+
+// volatileTLSFiles are the directives Redis marks VOLATILE_CONFIG: they
+// name files whose content may have changed, so CONFIG SET reloads them
+// even when the value is the same (certificate rotation in place).
+var volatileTLSFiles = map[string]bool{
+	"tls-cert-file": true, "tls-key-file": true, "tls-ca-cert-file": true, "tls-ca-cert-dir": true,
+	"tls-client-cert-file": true, "tls-client-key-file": true, "tls-dh-params-file": true,
+}
+
+// tlsReloadTrigger names the directive of a CONFIG SET that requires a TLS
+// reload: a changed tls-* directive, or any volatile TLS file directive
+// (pairs are the command's name/value arguments). "" means none.
+func tlsReloadTrigger(pairs, changed []string) string {
+	for _, name := range changed {
+		if strings.HasPrefix(name, "tls-") {
+			return name
+		}
+	}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if name := strings.ToLower(pairs[i]); volatileTLSFiles[name] {
+			return name
+		}
+	}
+	return ""
 }
