@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -286,16 +285,9 @@ func reloadEngines(ctx context.Context, opts *CertsOptions, inv *inventory.Inven
 		h, _ := inv.Host(e.Name)
 		root := layoutFor(inv, h).Root
 		ca, cert, key := templates.TLSPaths(inv.Engine)
-		// Redis reloads on any CONFIG SET of these paths (VOLATILE_CONFIG);
-		// hactl-engine only when the value changes: set an equivalent
-		// spelling ("dir/./file") first, then the rendered one, so both
-		// reload and the running value stays the rendered path.
-		var err error
-		for _, spell := range []func(string) string{sameFile, func(p string) string { return p }} {
-			if err = verify.ConfigSet(ctx, vc, e.Addr, "tls-cert-file", spell(root+cert), "tls-key-file", spell(root+key), "tls-ca-cert-file", spell(root+ca)); err != nil {
-				break
-			}
-		}
+		// Redis and hactl-engine reload on any CONFIG SET of these paths,
+		// even with the same value (VOLATILE_CONFIG).
+		err := verify.ConfigSet(ctx, vc, e.Addr, "tls-cert-file", root+cert, "tls-key-file", root+key, "tls-ca-cert-file", root+ca)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: reload certificates: %w", e.Name, err))
 			continue
@@ -341,6 +333,3 @@ func restartSentinels(ctx context.Context, opts *CertsOptions, inv *inventory.In
 	}
 	return nil
 }
-
-// sameFile spells path p differently, naming the same file.
-func sameFile(p string) string { return path.Join(path.Dir(p), ".") + "/./" + path.Base(p) }
