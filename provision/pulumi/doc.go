@@ -22,8 +22,15 @@
 //     on first use. The lab target registers hactl:index:Lab, served by
 //     hactl's own provider plugin (cmd/pulumi-resource-hactl, package
 //     labplugin), which creates a lab with package lab.
+//   - Host keys (cloud targets): hactl makes an ed25519 SSH host key per
+//     machine in StateDir/hostkeys/NAME (0600, kept until Destroy), hands
+//     it to the machine as cloud-init user data (ssh_keys, ssh_deletekeys;
+//     a Pulumi secret, so [secret] in previews and encrypted in the state),
+//     and writes StateDir/known_hosts for the addresses the stack outputs:
+//     the first SSH connection is verified, with no trust on first use.
 //   - Up, Preview and Destroy run the stack; Up turns the stack outputs into
-//     Hosts (addresses, SSH user, private addresses, the lab's inventory).
+//     Hosts (addresses, SSH user, private addresses, known_hosts, the lab's
+//     inventory).
 //   - Hosts.InventoryHosts and Hosts.InventoryYAML turn Hosts into inventory
 //     hosts and an inventory file hactl then uses exactly like SSH hosts.
 //   - WaitSSH waits, with bounded retries and one progress line per try,

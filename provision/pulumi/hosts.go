@@ -39,6 +39,9 @@ type Hosts struct {
 	// Inventory is the inventory file the lab wrote for its nodes (lab
 	// target); "" for the clouds (see InventoryYAML).
 	Inventory string
+	// KnownHosts is the known_hosts file with every host's key (cloud
+	// targets: hactl made the keys); "" for the lab.
+	KnownHosts string
 }
 
 // decodeHosts turns the "hosts" output value (a JSON-like []any of maps)
@@ -91,11 +94,13 @@ func (h Hosts) InventoryHosts(base inventory.SSH) []inventory.Host {
 }
 
 // Provided returns the hosts as inventory.Materialize takes them: SSH
-// user and port from the stack, the private address as announce.
+// user and port from the stack, the private address as announce, and the
+// stack's known_hosts file when there is one.
 func (h Hosts) Provided() []inventory.ProvidedHost {
 	out := make([]inventory.ProvidedHost, len(h.Hosts))
 	for i, x := range h.Hosts {
-		out[i] = inventory.ProvidedHost{Name: x.Name, Address: x.Address, Announce: x.PrivateAddress, User: x.SSHUser, Port: x.SSHPort}
+		out[i] = inventory.ProvidedHost{Name: x.Name, Address: x.Address, Announce: x.PrivateAddress, User: x.SSHUser, Port: x.SSHPort,
+			KnownHosts: h.KnownHosts}
 	}
 	return out
 }
@@ -104,7 +109,7 @@ func (h Hosts) Provided() []inventory.ProvidedHost {
 type InventoryOptions struct {
 	Service         string // default mymaster
 	SSHKey          string // private key file; "" means ssh-agent
-	KnownHosts      string // "" means ~/.ssh/known_hosts
+	KnownHosts      string // "" means Hosts.KnownHosts, else ~/.ssh/known_hosts
 	RequirePassFile string // secrets.requirepass file; default secrets/requirepass
 }
 
@@ -146,6 +151,9 @@ func (h Hosts) InventoryYAML(o InventoryOptions) ([]byte, error) {
 	}
 	if o.RequirePassFile == "" {
 		o.RequirePassFile = "secrets/requirepass"
+	}
+	if o.KnownHosts == "" {
+		o.KnownHosts = h.KnownHosts
 	}
 	var b bytes.Buffer
 	err := inventoryTmpl.Execute(&b, struct {

@@ -99,6 +99,18 @@ type labResource struct {
 	Inventory sdk.StringOutput `pulumi:"inventory"`
 }
 
+// hostKeyInput returns the user data input of a cloud machine installing its
+// host key, a Pulumi secret (encrypted in the state, [secret] in previews
+// and logs), and the option that keeps a change of it from replacing a
+// running machine: cloud-init reads it at the first boot only.
+func hostKeyInput(sp Spec, name string) (sdk.StringOutput, sdk.ResourceOption, error) {
+	k, ok := sp.hostKeys[name]
+	if !ok {
+		return sdk.StringOutput{}, nil, fmt.Errorf("host %s: no ssh host key (hactl makes them in the state directory)", name)
+	}
+	return sdk.ToSecret(sdk.String(userData(k))).(sdk.StringOutput), sdk.IgnoreChanges([]string{"userData"}), nil
+}
+
 // hostOutput is one exported host: each value a plain string or int, or
 // an output of one.
 func hostOutput(name string, address, private sdk.StringOutput, user string, id sdk.IDOutput) sdk.Output {
@@ -162,14 +174,19 @@ func hcloudProgram(ctx *sdk.Context, sp Spec) (*built, error) {
 	var hosts []sdk.Output
 	for i, name := range sp.Names {
 		ip := nthAddr(subnet, i)
+		ud, keep, err := hostKeyInput(sp, name)
+		if err != nil {
+			return nil, err
+		}
 		srv := &hcloudServer{}
-		err := ctx.RegisterResource(tokHcloudServer, name, sdk.Map{
+		err = ctx.RegisterResource(tokHcloudServer, name, sdk.Map{
 			"name": sdk.String(name), "serverType": sdk.String(sp.Size), "image": sdk.String(sp.Image),
 			"location": sdk.String(sp.Location), "sshKeys": sdk.StringArray{key.ID().ToStringOutput()},
 			"firewallIds": sdk.IntArray{intID(fw)}, "labels": labels,
 			"publicNets": sdk.Array{sdk.Map{"ipv4Enabled": sdk.Bool(true), "ipv6Enabled": sdk.Bool(true)}},
 			"networks":   sdk.Array{sdk.Map{"networkId": intID(network), "ip": sdk.String(ip)}},
-		}, srv, append(opts, sdk.DependsOn([]sdk.Resource{sub}))...)
+			"userData":   ud,
+		}, srv, append(opts, sdk.DependsOn([]sdk.Resource{sub}), keep)...)
 		if err != nil {
 			return nil, fmt.Errorf("hcloud server %s: %w", name, err)
 		}
@@ -263,12 +280,17 @@ func awsProgram(ctx *sdk.Context, sp Spec) (*built, error) {
 	}
 	var hosts []sdk.Output
 	for _, name := range sp.Names {
+		ud, keep, err := hostKeyInput(sp, name)
+		if err != nil {
+			return nil, err
+		}
 		inst := &awsInstance{}
-		err := ctx.RegisterResource(tokAWSInstance, name, sdk.Map{
+		err = ctx.RegisterResource(tokAWSInstance, name, sdk.Map{
 			"ami": sdk.String(ami), "instanceType": sdk.String(sp.Size), "keyName": key.ID().ToStringOutput(),
 			"vpcSecurityGroupIds": sdk.StringArray{sg.ID().ToStringOutput()},
 			"tags":                sdk.StringMap{"Name": sdk.String(name), "hactl": sdk.String(sp.Project + "-" + sp.Stack)},
-		}, inst, opts...)
+			"userData":            ud,
+		}, inst, append(opts, keep)...)
 		if err != nil {
 			return nil, fmt.Errorf("aws instance %s: %w", name, err)
 		}

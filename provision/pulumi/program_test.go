@@ -81,6 +81,9 @@ func run(t *testing.T, sp Spec) (*mocks, Hosts) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if sp.hostKeys, err = ensureHostKeys(hostKeysDir(sp.StateDir), sp.Names); err != nil {
+		t.Fatal(err)
+	}
 	m := &mocks{}
 	var (
 		mu  sync.Mutex
@@ -108,11 +111,15 @@ func run(t *testing.T, sp Spec) (*mocks, Hosts) {
 	if err != nil {
 		t.Fatalf("decode hosts: %v", err)
 	}
-	return m, Hosts{Target: sp.Target, Hosts: hs}
+	hosts, err := finishHosts(sp, Hosts{Target: sp.Target, Hosts: hs})
+	if err != nil {
+		t.Fatalf("finish hosts: %v", err)
+	}
+	return m, hosts
 }
 
-func cloudSpec(t Target) Spec {
-	return Spec{Target: t, StateDir: "/tmp/unused", SSHPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO0 op@laptop",
+func cloudSpec(t *testing.T, target Target) Spec {
+	return Spec{Target: target, StateDir: t.TempDir(), SSHPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO0 op@laptop",
 		OperatorCIDR: "192.0.2.7/32"}
 }
 
@@ -125,7 +132,7 @@ func str(m resource.PropertyMap, k string) string {
 }
 
 func TestHcloudProgram(t *testing.T) {
-	m, hosts := run(t, cloudSpec(TargetHcloud))
+	m, hosts := run(t, cloudSpec(t, TargetHcloud))
 	counts := map[string]int{}
 	for _, r := range m.regs {
 		counts[r.TypeToken]++
@@ -179,6 +186,7 @@ func TestHcloudProgram(t *testing.T) {
 	if k := m.byType(tokHcloudSSHKey)[0]; !strings.HasPrefix(str(k.Inputs, "publicKey"), "ssh-ed25519 ") {
 		t.Errorf("ssh key input %v", k.Inputs)
 	}
+	checkHostKeys(t, servers, hosts)
 	want0 := Host{Name: "db01", Address: "203.0.113.101", PrivateAddress: "10.0.1.11", SSHUser: "root", SSHPort: 22, ID: "db01-id"}
 	if len(hosts.Hosts) != 3 || hosts.Hosts[0] != want0 {
 		t.Errorf("hosts %+v, want 3 with db01 = %+v", hosts.Hosts, want0)
@@ -187,7 +195,7 @@ func TestHcloudProgram(t *testing.T) {
 }
 
 func TestAWSProgram(t *testing.T) {
-	m, hosts := run(t, cloudSpec(TargetAWS))
+	m, hosts := run(t, cloudSpec(t, TargetAWS))
 	counts := map[string]int{}
 	for _, r := range m.regs {
 		counts[r.TypeToken]++
@@ -214,6 +222,7 @@ func TestAWSProgram(t *testing.T) {
 			t.Errorf("instance %s: security groups %v", in.Name, g)
 		}
 	}
+	checkHostKeys(t, m.byType(tokAWSInstance), hosts)
 	// Ingress: 22 from the operator only; 6379 and 26379 from the group
 	// itself (the hosts); nothing else.
 	var got []string
@@ -236,7 +245,7 @@ func TestAWSProgram(t *testing.T) {
 }
 
 func TestAWSProgramGivenAMI(t *testing.T) {
-	sp := cloudSpec(TargetAWS)
+	sp := cloudSpec(t, TargetAWS)
 	sp.Image, sp.Size, sp.Names = "ami-0given", "m6i.large", []string{"a1", "a2"}
 	m, hosts := run(t, sp)
 	if len(m.calls) != 0 {
@@ -255,7 +264,7 @@ func TestAWSProgramGivenAMI(t *testing.T) {
 // golden file and checks that hactl's parser accepts it without a problem.
 func checkInventory(t *testing.T, hosts Hosts, name string) {
 	t.Helper()
-	b, err := hosts.InventoryYAML(InventoryOptions{SSHKey: "~/.ssh/id_ed25519"})
+	b, err := hosts.InventoryYAML(InventoryOptions{SSHKey: "~/.ssh/id_ed25519", KnownHosts: "/state/known_hosts"})
 	if err != nil {
 		t.Fatal(err)
 	}

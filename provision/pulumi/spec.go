@@ -82,6 +82,10 @@ type Spec struct {
 
 	Lab LabSpec
 
+	// hostKeys are the machines' SSH host keys by name (cloud targets),
+	// filled by open from StateDir/hostkeys.
+	hostKeys map[string]HostKey
+
 	// Progress receives the CLI's output; nil discards it.
 	Progress io.Writer
 }

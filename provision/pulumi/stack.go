@@ -38,7 +38,7 @@ func Up(ctx context.Context, sp Spec) (Hosts, error) {
 	if err != nil {
 		return Hosts{}, fmt.Errorf("pulumi up (state kept in %s, run again to continue): %w", sp.StateDir, err)
 	}
-	return hostsFromOutputs(sp.Target, res.Outputs)
+	return hostsFromOutputs(sp, res.Outputs)
 }
 
 // Preview shows what Up would change, on sp.Progress, and returns the
@@ -59,8 +59,8 @@ func Preview(ctx context.Context, sp Spec) (map[string]int, error) {
 	return out, nil
 }
 
-// Destroy deletes every resource of the stack. The (then empty) stack
-// state stays in sp.StateDir.
+// Destroy deletes every resource of the stack, then the machines' host
+// keys and known_hosts. The (then empty) stack state stays in sp.StateDir.
 func Destroy(ctx context.Context, sp Spec) error {
 	st, sp, err := open(ctx, sp)
 	if err != nil {
@@ -68,6 +68,11 @@ func Destroy(ctx context.Context, sp Spec) error {
 	}
 	if _, err := st.Destroy(ctx, optdestroy.ProgressStreams(sp.Progress), optdestroy.ErrorProgressStreams(sp.Progress)); err != nil {
 		return fmt.Errorf("pulumi destroy (state kept in %s, run again to continue): %w", sp.StateDir, err)
+	}
+	for _, p := range []string{hostKeysDir(sp.StateDir), knownHostsFile(sp.StateDir)} {
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("pulumi destroy: remove the machines' host keys: %w", err)
+		}
 	}
 	return nil
 }
@@ -82,10 +87,12 @@ func Outputs(ctx context.Context, sp Spec) (Hosts, error) {
 	if err != nil {
 		return Hosts{}, fmt.Errorf("pulumi stack outputs: %w", err)
 	}
-	return hostsFromOutputs(sp.Target, out)
+	return hostsFromOutputs(sp, out)
 }
 
-func hostsFromOutputs(t Target, out auto.OutputMap) (Hosts, error) {
+// hostsFromOutputs decodes the stack's hosts; for the cloud targets it
+// writes their known_hosts (see finishHosts).
+func hostsFromOutputs(sp Spec, out auto.OutputMap) (Hosts, error) {
 	v, ok := out[outHosts]
 	if !ok {
 		return Hosts{}, fmt.Errorf("stack has no %q output (not created yet?)", outHosts)
@@ -94,9 +101,23 @@ func hostsFromOutputs(t Target, out auto.OutputMap) (Hosts, error) {
 	if err != nil {
 		return Hosts{}, err
 	}
-	h := Hosts{Target: t, Hosts: hs}
+	h := Hosts{Target: sp.Target, Hosts: hs}
 	if inv, ok := out[outInventory]; ok {
 		h.Inventory, _ = inv.Value.(string)
+	}
+	return finishHosts(sp, h)
+}
+
+// finishHosts writes the known_hosts file of a cloud stack's hosts, from
+// the host keys hactl made, and names it in h.KnownHosts. The lab target's
+// hosts come with the lab's own inventory: nothing to do.
+func finishHosts(sp Spec, h Hosts) (Hosts, error) {
+	if sp.Target == TargetLab {
+		return h, nil
+	}
+	h.KnownHosts = knownHostsFile(sp.StateDir)
+	if err := writeKnownHosts(h.KnownHosts, h.Hosts, sp.hostKeys); err != nil {
+		return Hosts{}, err
 	}
 	return h, nil
 }
@@ -120,6 +141,11 @@ func open(ctx context.Context, sp Spec) (auto.Stack, Spec, error) {
 	for _, d := range []string{backend, work} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return auto.Stack{}, sp, fmt.Errorf("pulumi state: %w", err)
+		}
+	}
+	if sp.Target != TargetLab {
+		if sp.hostKeys, err = ensureHostKeys(hostKeysDir(sp.StateDir), sp.Names); err != nil {
+			return auto.Stack{}, sp, err
 		}
 	}
 	prog, err := Program(sp)
