@@ -76,6 +76,10 @@ type Settings struct {
 	ACLFile      string
 	Users        [][]string
 	ACLLogMaxLen int
+	// IOModel is hactl-io-model: "goroutine" (default: one goroutine per
+	// connection) or "eventloop" (plain TCP clients served from one epoll
+	// loop, see eventloop_linux.go).
+	IOModel string
 }
 
 // Config is what the server needs from the configuration subsystem:
