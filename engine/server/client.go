@@ -91,51 +91,123 @@ func newClient(s *Server, conn net.Conn) *Client {
 
 func (c *Client) blockedOrSubscribed() bool { return false }
 
+// inState is a connection's input: the read buffer and the requests
+// parsed from it (argv aliases buf). The goroutine path and the event loop
+// share it, so a client handed from the loop to a goroutine keeps its
+// unparsed input and the rest of its batch.
+type inState struct {
+	buf        []byte
+	start, end int
+	argv       [][]byte
+	bounds     []int // end index in argv of each parsed command
+	perr       error
+}
+
+func newInState() *inState { return &inState{buf: make([]byte, readBufInitial)} }
+
+// makeRoom ensures buf has free space after end, compacting or growing it
+// up to the query buffer limit; false means the limit is reached.
+func (c *Client) makeRoom(in *inState) bool {
+	if in.end < len(in.buf) {
+		return true
+	}
+	if in.start > 0 {
+		in.end = copy(in.buf, in.buf[in.start:in.end])
+		in.start = 0
+		return true
+	}
+	limit := c.srv.queryBufferLimit()
+	if int64(len(in.buf)) >= limit {
+		c.srv.log.Warn("closing client that reached max query buffer length", "id", c.id, "addr", c.addr, "qbuf", len(in.buf))
+		return false
+	}
+	nb := make([]byte, min(int64(len(in.buf))*2, limit))
+	copy(nb, in.buf[:in.end])
+	in.buf = nb
+	return true
+}
+
+// takePending appends the bytes read while the client was blocked.
+func (c *Client) takePending(in *inState) {
+	if in.start > 0 {
+		in.end = copy(in.buf, in.buf[in.start:in.end])
+		in.start = 0
+	}
+	if in.end+len(c.pendingIn) > len(in.buf) {
+		nb := make([]byte, in.end+len(c.pendingIn))
+		copy(nb, in.buf[:in.end])
+		in.buf = nb
+	}
+	in.end += copy(in.buf[in.end:], c.pendingIn)
+	c.pendingIn = nil
+}
+
+// parse parses every complete request in the buffer (one at a time while
+// the client is not authenticated, as the limits depend on it). It reports
+// whether there is something to run: requests or a protocol error.
+func (c *Client) parse(in *inState) bool {
+	in.perr = nil
+	in.argv, in.bounds = in.argv[:0], in.bounds[:0]
+	unauth := !c.authenticatedFast()
+	for in.start < in.end {
+		c.parser.MaxBulk = c.srv.protoMaxBulk()
+		c.parser.Unauthenticated = unauth
+		var m int
+		in.argv, m, in.perr = c.parser.Parse(in.buf[in.start:in.end], in.argv)
+		if in.perr != nil {
+			break
+		}
+		in.start += m
+		in.bounds = append(in.bounds, len(in.argv))
+		if unauth {
+			// Authentication may change with this command: run it
+			// before parsing the next one with the right limits.
+			break
+		}
+	}
+	if len(in.bounds) > 0 || (in.perr != nil && in.perr != resp.ErrIncomplete) {
+		c.qbuf = in.end - in.start
+		return true
+	}
+	return false
+}
+
+// consumed resets the buffer once every byte was used and reports whether
+// more complete requests may already be buffered (the unauthenticated path
+// parses one at a time).
+func (in *inState) consumed() (more bool) {
+	if in.start == in.end {
+		in.start, in.end = 0, 0
+		if len(in.buf) > readBufIdle*4 {
+			in.buf = make([]byte, readBufInitial)
+		}
+		return false
+	}
+	return len(in.bounds) > 0 && in.perr == nil
+}
+
 // serve runs the connection until it closes.
 func (c *Client) serve() {
-	s := c.srv
-	defer s.wg.Done()
+	defer c.srv.wg.Done()
 	defer c.cleanup()
-	buf := make([]byte, readBufInitial)
-	start, end := 0, 0
-	var argv [][]byte
-	var bounds []int // end index in argv of each parsed command
-	needRead := true
+	c.serveInput(newInState(), true)
+}
+
+// serveInput is the goroutine path's read-parse-run loop.
+func (c *Client) serveInput(in *inState, needRead bool) {
+	s := c.srv
 	for {
 		if len(c.pendingIn) > 0 {
-			// Bytes read while the client was blocked.
-			if start > 0 {
-				end = copy(buf, buf[start:end])
-				start = 0
-			}
-			if end+len(c.pendingIn) > len(buf) {
-				nb := make([]byte, end+len(c.pendingIn))
-				copy(nb, buf[:end])
-				buf = nb
-			}
-			end += copy(buf[end:], c.pendingIn)
-			c.pendingIn = nil
+			c.takePending(in)
 			needRead = false
 		}
 		if needRead {
-			if end == len(buf) {
-				if start > 0 {
-					end = copy(buf, buf[start:end])
-					start = 0
-				} else {
-					limit := s.queryBufferLimit()
-					if int64(len(buf)) >= limit {
-						s.log.Warn("closing client that reached max query buffer length", "id", c.id, "addr", c.addr, "qbuf", len(buf))
-						return
-					}
-					nb := make([]byte, min(int64(len(buf))*2, limit))
-					copy(nb, buf[:end])
-					buf = nb
-				}
+			if !c.makeRoom(in) {
+				return
 			}
-			n, err := c.conn.Read(buf[end:])
+			n, err := c.conn.Read(in.buf[in.end:])
 			if n > 0 {
-				end += n
+				in.end += n
 				s.stats.netInput.Add(int64(n))
 				// (the batch below stamps lastInteraction with the cached
 				// command time: no clock read per read)
@@ -148,72 +220,26 @@ func (c *Client) serve() {
 			}
 		}
 		needRead = true
-		// Parse every complete request in the buffer.
-		var perr error
-		argv, bounds = argv[:0], bounds[:0]
-		unauth := !c.authenticatedFast()
-		for start < end {
-			c.parser.MaxBulk = s.protoMaxBulk()
-			c.parser.Unauthenticated = unauth
-			var m int
-			argv, m, perr = c.parser.Parse(buf[start:end], argv)
-			if perr != nil {
-				break
-			}
-			start += m
-			bounds = append(bounds, len(argv))
-			if unauth {
-				// Authentication may change with this command: run it
-				// before parsing the next one with the right limits.
-				break
-			}
+		if c.parse(in) && !c.runBatch(in, 0) {
+			return
 		}
-		if len(bounds) > 0 || (perr != nil && perr != resp.ErrIncomplete) {
-			c.qbuf = end - start
-			if !c.runBatch(argv, bounds, perr) {
-				return
-			}
-		}
-		if start == end {
-			start, end = 0, 0
-			if len(buf) > readBufIdle*4 {
-				buf = make([]byte, readBufInitial)
-			}
-		} else if len(bounds) > 0 && perr == nil {
-			// More complete requests may already be buffered (the
-			// unauthenticated path parses one at a time).
+		if in.consumed() {
 			needRead = false
 		}
 	}
 }
 
-// runBatch executes the parsed requests with the execution lock held,
-// waits out blocking commands, then writes the replies. It returns false
-// when the connection must close.
-func (c *Client) runBatch(argv [][]byte, bounds []int, perr error) bool {
+// runBatch executes the parsed requests from bounds[from] on with the
+// execution lock held, waits out blocking commands, then writes the
+// replies. It returns false when the connection must close.
+func (c *Client) runBatch(in *inState, from int) bool {
 	s := c.srv
 	s.mu.Lock()
 	s.refreshCtx()
 	c.lastInteraction.Store(s.ctx.Now)
-	prev := 0
-	for _, b := range bounds {
-		if b > prev {
-			c.exec(argv[prev:b])
-		}
-		prev = b
-		if c.closeAfter {
-			break
-		}
-		if c.blk != nil && !c.waitUnblocked() {
-			s.mu.Unlock()
-			return false
-		}
-	}
-	var pe resp.ProtocolError
-	if errors.As(perr, &pe) && !c.closeAfter {
-		s.log.Info("protocol error from client", "id", c.id, "addr", c.addr, "err", pe.Error())
-		c.replyError("ERR " + pe.Error())
-		c.closeAfter = true
+	if r := c.execBatch(in, from, false); r == batchGone {
+		s.mu.Unlock()
+		return false
 	}
 	if c.outWake != nil {
 		c.queueOwnOutput()
@@ -229,6 +255,57 @@ func (c *Client) runBatch(argv [][]byte, bounds []int, perr error) bool {
 		return false
 	}
 	return !c.closeAfter
+}
+
+// execBatch results (besides an index to resume from).
+const (
+	batchDone = -1 // every request ran
+	batchGone = -2 // the connection closed while blocked
+)
+
+// execBatch runs bounds[from:] with s.mu held. In the goroutine path
+// (inLoop false) a blocking command is waited out here. In the event loop
+// it returns the index of the next request as soon as the client needs a
+// goroutine of its own (blocked, async output, replica): the caller hands
+// the client over and the goroutine resumes there.
+func (c *Client) execBatch(in *inState, from int, inLoop bool) int {
+	prev := 0
+	if from > 0 {
+		prev = in.bounds[from-1]
+		// Resumed after a hand-over: finish the wait first.
+		if c.blk != nil && !c.waitUnblocked() {
+			return batchGone
+		}
+	}
+	for i := from; i < len(in.bounds); i++ {
+		b := in.bounds[i]
+		if b > prev {
+			c.exec(in.argv[prev:b])
+		}
+		prev = b
+		if c.closeAfter {
+			break
+		}
+		if inLoop && c.needsGoroutine() {
+			return i + 1
+		}
+		if c.blk != nil && !c.waitUnblocked() {
+			return batchGone
+		}
+	}
+	var pe resp.ProtocolError
+	if errors.As(in.perr, &pe) && !c.closeAfter {
+		c.srv.log.Info("protocol error from client", "id", c.id, "addr", c.addr, "err", pe.Error())
+		c.replyError("ERR " + pe.Error())
+		c.closeAfter = true
+	}
+	return batchDone
+}
+
+// needsGoroutine reports whether the client left the plain
+// request/response state the event loop serves; s.mu is held.
+func (c *Client) needsGoroutine() bool {
+	return c.blk != nil || c.outWake != nil || c.repl != nil || c.isMonitor || c.wait != nil
 }
 
 // authenticatedFast reads the auth state; it is only written by this

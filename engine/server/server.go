@@ -151,6 +151,7 @@ type Server struct {
 	maxBulk      atomic.Int64 // copy of ProtoMaxBulkLen for the parsers
 	nextClientID atomic.Int64
 	listeners    []net.Listener
+	loop         *eventLoop // nil unless hactl-io-model eventloop
 	runID        string
 	startTime    time.Time
 	shutdownCh   chan shutdownRequest
@@ -324,6 +325,18 @@ func (s *Server) closeListeners() {
 // Serve accepts connections until ctx is cancelled or SHUTDOWN is called,
 // then closes every client and returns.
 func (s *Server) Serve(ctx context.Context) error {
+	s.mu.Lock()
+	ioModel := s.set.IOModel
+	s.mu.Unlock()
+	if ioModel == IOModelEventLoop {
+		if l, err := newEventLoop(s); err != nil {
+			s.log.Warn("event loop unavailable: serving clients with goroutines", "err", err)
+		} else {
+			s.loop = l
+			s.wg.Add(1)
+			go l.run()
+		}
+	}
 	for _, ln := range s.listeners {
 		s.wg.Add(1)
 		go s.acceptLoop(ln)
@@ -357,6 +370,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		c.conn.Close()
 	}
 	s.mu.Unlock()
+	if s.loop != nil {
+		s.loop.wake()
+	}
 	s.wg.Wait()
 	s.mu.Lock()
 	s.releaseMemoryLimit()
@@ -409,13 +425,31 @@ func (s *Server) accept(conn net.Conn) {
 		conn.Close()
 		return
 	}
+	var lc *loopConn
+	if s.loop != nil {
+		if l, err := s.loop.adopt(conn); err == nil {
+			lc, conn = l, l
+		}
+	}
 	c := newClient(s, conn)
 	s.clients[c.id] = c
 	s.stats.connectionsReceived++
 	s.mu.Unlock()
+	if lc != nil {
+		if !s.loop.add(c, lc) {
+			c.cleanup()
+		}
+		return
+	}
 	s.wg.Add(1)
 	go c.serve()
 }
+
+// I/O models (hactl-io-model).
+const (
+	IOModelGoroutine = "goroutine"
+	IOModelEventLoop = "eventloop"
+)
 
 func isLoopback(a net.Addr) bool {
 	switch a := a.(type) {

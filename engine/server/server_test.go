@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -28,6 +29,8 @@ func (t *testConfig) Rewrite(RuntimeState) error { return nil }
 func startTestServer(t testing.TB, mod func(*Settings)) (*Server, string) {
 	t.Helper()
 	set := Settings{Bind: []string{"127.0.0.1"}, Port: 0, ProtectedMode: true, MaxClients: 10000, Hz: 10, EnableDebugCommand: "yes"}
+	// HACTL_TEST_IO_MODEL=eventloop runs the package's tests on the event loop.
+	set.IOModel = os.Getenv("HACTL_TEST_IO_MODEL")
 	if mod != nil {
 		mod(&set)
 	}
