@@ -86,6 +86,8 @@ func run(args []string, stderr io.Writer) int {
 	}
 	// Serve while loading: clients get -LOADING until the data is in.
 	srv.MarkLoading()
+	// Read before serving: CONFIG SET writes cfg from then on.
+	supervised := cfg.Supervised
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
 	// SIGHUP re-reads the TLS certificate files (rotation without restart).
@@ -106,7 +108,7 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 	log.Info("Ready to accept connections", "addrs", fmt.Sprint(srv.Addrs()))
-	if cfg.Supervised == "systemd" || cfg.Supervised == "auto" {
+	if supervised == "systemd" || supervised == "auto" {
 		if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 			log.Warn("sd_notify failed", "err", err)
 		}
