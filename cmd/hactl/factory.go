@@ -80,7 +80,21 @@ func (f *Factory) inventoryPath(flag string) string {
 }
 
 // load parses the inventory, printing warnings, and resolves its secrets.
+// Every command that works on the hosts loads through here: an inventory
+// whose provider makes the hosts (pulumi, vagrant) stands for the
+// inventory hactl up wrote with them (loadWritten, provider.go).
 func (f *Factory) load(flag string) (*inventory.Inventory, *inventory.ResolvedSecrets, error) {
+	inv, sec, err := f.loadFile(flag)
+	if err != nil || !inv.Provisioned() {
+		return inv, sec, err
+	}
+	return f.loadWritten(inv)
+}
+
+// loadFile is load of the inventory as written, without the provider's
+// hosts: for hactl up and down, which make or read them, and inventory
+// check.
+func (f *Factory) loadFile(flag string) (*inventory.Inventory, *inventory.ResolvedSecrets, error) {
 	path := f.inventoryPath(flag)
 	data, err := f.ReadFile(path)
 	if err != nil {

@@ -39,7 +39,7 @@ func NewCmdInventoryCheck(f *Factory, runF func(*InventoryCheckOptions) error) *
 }
 
 func inventoryCheckRun(opts *InventoryCheckOptions) error {
-	inv, _, err := opts.f.load(opts.Inventory)
+	inv, _, err := opts.f.loadFile(opts.Inventory)
 	if err != nil {
 		return err
 	}

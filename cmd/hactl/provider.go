@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hactl/hactl/inventory"
+	"github.com/hactl/hactl/lab"
 	"github.com/hactl/hactl/provision/pulumi"
 	"github.com/hactl/hactl/provision/vagrant"
 	"github.com/spf13/cobra"
@@ -45,8 +46,13 @@ func providerFlags(cmd *cobra.Command, p *ProviderOptions, up bool) {
 	cmd.Flags().BoolVar(&p.Yes, "yes", false, "with --destroy: do not ask")
 }
 
-// errNotCreated says a dry run found no machines yet: nothing to diff.
+// errNotCreated says the provider made no machines yet: a dry run has
+// nothing to diff, other commands nothing to work on.
 var errNotCreated = errors.New("the machines do not exist yet")
+
+// errNotUp says hactl up has not yet written the hosts of an inventory
+// whose provider makes them.
+var errNotUp = errors.New("no hosts from the provider yet")
 
 // providerMode is what the provider is asked for.
 type providerMode int
@@ -61,7 +67,7 @@ const (
 // asks the provider for them (creating them in modeUp) and returns the
 // inventory with the hosts written in.
 func loadProvided(ctx context.Context, f *Factory, flag string, po ProviderOptions, mode providerMode) (*inventory.Inventory, *inventory.ResolvedSecrets, error) {
-	inv, sec, err := f.load(flag)
+	inv, sec, err := f.loadFile(flag)
 	if err != nil || !inv.Provisioned() {
 		return inv, sec, err
 	}
@@ -83,14 +89,14 @@ func loadProvided(ctx context.Context, f *Factory, flag string, po ProviderOptio
 	}
 	if labInventory != "" {
 		fmt.Fprintf(f.IO.ErrOut, "hosts: the lab's inventory %s\n", labInventory)
-		return f.load(labInventory)
+		return f.loadFile(labInventory)
 	}
 	data, err := f.ReadFile(inv.File)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read inventory: %w", err)
 	}
 	out := hostsFile(inv.File)
-	header := fmt.Sprintf("Written by hactl from %s (%s): the hosts the provider made.\nRewritten on every hactl up; edit %s instead. Use this file with\nhactl verify, status and failover.",
+	header := fmt.Sprintf("Written by hactl from %s (%s): the hosts the provider made.\nRewritten on every hactl up; edit %s instead. hactl verify, status,\nfailover, heal and certs use this file when given that one.",
 		filepath.Base(inv.File), what, filepath.Base(inv.File))
 	b, err := inventory.Materialize(data, provided, header)
 	if err != nil {
@@ -100,13 +106,60 @@ func loadProvided(ctx context.Context, f *Factory, flag string, po ProviderOptio
 		return nil, nil, fmt.Errorf("write the hosts' inventory: %w", err)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "hosts: %d from the %s, written to %s\n", len(provided), what, out)
-	return f.load(out)
+	return f.loadFile(out)
 }
 
 // hostsFile is where the inventory with the provider's hosts is written:
 // beside the original, so relative paths stay valid.
 func hostsFile(path string) string {
 	return strings.TrimSuffix(path, filepath.Ext(path)) + ".hosts.yaml"
+}
+
+// writtenFile is the inventory hactl up wrote with the hosts of inv's
+// provider: the lab's for the pulumi lab target, else hostsFile. The
+// error wraps errNotUp when hactl up did not write it yet.
+func writtenFile(f *Factory, inv *inventory.Inventory) (string, error) {
+	notUp := func(path string) error {
+		return fmt.Errorf("%s: provider %s: %w: run hactl up -i %s first (it writes %s)",
+			inv.File, inv.Provider, errNotUp, inv.File, path)
+	}
+	if inv.Provider == inventory.ProviderPulumi && inv.Pulumi.Target == inventory.PulumiLab {
+		dir := pulumi.LabDir(inv.Pulumi.StateDir)
+		l, err := lab.Open(dir)
+		switch {
+		case errors.Is(err, lab.ErrNoLab):
+			return "", notUp("the lab's inventory in " + dir)
+		case err != nil:
+			return "", fmt.Errorf("%s: the pulumi lab target's lab: %w", inv.File, err)
+		}
+		return l.Inventory, nil
+	}
+	path := hostsFile(inv.File)
+	if _, err := f.ReadFile(path); errors.Is(err, os.ErrNotExist) {
+		return "", notUp(path)
+	}
+	return path, nil
+}
+
+// loadWritten loads the inventory hactl up wrote for inv (writtenFile), so
+// verify, status, failover, heal, certs and render work on the provider's
+// hosts given the inventory the user wrote. Before the first hactl up it
+// says to run it; when inv changed since, it warns that the hosts file is
+// older.
+func (f *Factory) loadWritten(inv *inventory.Inventory) (*inventory.Inventory, *inventory.ResolvedSecrets, error) {
+	path, err := writtenFile(f, inv)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The lab's inventory is written once, with the lab: only the hosts
+	// file follows the inventory on every hactl up.
+	if src, err := os.Stat(inv.File); err == nil && path == hostsFile(inv.File) {
+		if dst, err := os.Stat(path); err == nil && src.ModTime().After(dst.ModTime()) {
+			fmt.Fprintf(f.IO.ErrOut, "warning: %s changed after hactl up wrote %s: run hactl up to apply the change\n", inv.File, path)
+		}
+	}
+	fmt.Fprintf(f.IO.ErrOut, "hosts: %s (written by hactl up for %s)\n", path, inv.File)
+	return f.loadFile(path)
 }
 
 // pulumiSpec turns the inventory's pulumi section and the flags into a
@@ -202,7 +255,7 @@ func vagrantHosts(ctx context.Context, f *Factory, inv *inventory.Inventory, up 
 // destroyStack destroys the inventory's pulumi stack after asking (unless
 // yes).
 func destroyStack(ctx context.Context, f *Factory, flag string, po ProviderOptions) error {
-	inv, _, err := f.load(flag)
+	inv, _, err := f.loadFile(flag)
 	if err != nil {
 		return err
 	}

@@ -101,6 +101,10 @@ type LabSpec struct {
 	Dir string
 }
 
+// LabDir is where the lab target keeps its lab for a state directory
+// (LabSpec.Dir's default); the lab's inventory is in there.
+func LabDir(stateDir string) string { return filepath.Join(stateDir, "lab") }
+
 // withDefaults returns sp completed with its defaults, or what is wrong.
 func (sp Spec) withDefaults() (Spec, error) {
 	if sp.Project == "" {
@@ -130,7 +134,7 @@ func (sp Spec) withDefaults() (Spec, error) {
 			sp.Lab.Engine = "hactl"
 		}
 		if sp.Lab.Dir == "" {
-			sp.Lab.Dir = filepath.Join(sp.StateDir, "lab")
+			sp.Lab.Dir = LabDir(sp.StateDir)
 		}
 		sp.DisablePluginAcquisition = true
 	case TargetHcloud, TargetAWS:
