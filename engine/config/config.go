@@ -202,7 +202,7 @@ func Default() *Config {
 		ReplicaPriority:         100,
 		ReplTimeout:             60,
 		SyncReplicasTimeoutMs:   1000,
-		IOModel:                 "goroutine",
+		IOModel:                 "eventloop",
 		ReplPingReplicaPeriod:   10,
 		ReplBacklogSize:         1 << 20,
 		ReplBacklogTTL:          3600,
