@@ -8,7 +8,17 @@
 // time, as in Redis's single execution thread, while parsing and socket I/O
 // run in parallel.
 //
+// With hactl-io-model eventloop (Linux) plain TCP clients are instead
+// served like Redis does: one goroutine waits in epoll_wait, reads once
+// from every ready client, runs all their requests under one acquisition
+// of the lock, writes the AOF once and then each client's replies. A
+// client that blocks, subscribes, monitors, becomes a replica or has more
+// output than its socket takes is handed over to its own goroutine (the
+// path above) in the middle of its batch, and stays there. TLS clients
+// always use goroutines.
+//
 // Files: server.go (Server, listeners, cron), client.go (connection loop),
+// eventloop_linux.go (the epoll loop and the hand-over),
 // command.go (command table and dispatch), cmd_*.go (handlers by group),
 // info.go (INFO), errors.go (Redis's error strings).
 package server
