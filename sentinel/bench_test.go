@@ -31,14 +31,7 @@ func TestFailoverBenchmark(t *testing.T) {
 		t.Skip("set HACTL_SENTINEL_BENCH=<runs> to measure")
 	}
 	redisServer := needBinary(t, "redis-server")
-	build := func(pkg string) string {
-		out := filepath.Join(t.TempDir(), filepath.Base(pkg))
-		if b, err := exec.Command("go", "build", "-o", out, "github.com/hactl/hactl/cmd/"+pkg).CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", pkg, err, b)
-		}
-		return out
-	}
-	ours := build("hactl-sentinel")
+	ours := buildCmd(t, "hactl-sentinel")
 	aof := []string{"--appendonly", "yes", "--appendfsync", "everysec"}
 	impls := []benchImpl{
 		{"redis-sentinel 7.0.15", needBinary(t, "redis-sentinel"), redisServer, aof},
@@ -46,7 +39,7 @@ func TestFailoverBenchmark(t *testing.T) {
 	}
 	if os.Getenv("HACTL_SENTINEL_BENCH_ENGINE") != "" {
 		impls = append(impls, benchImpl{"hactl-sentinel + hactl-engine (sync-replicas 1)", ours,
-			build("hactl-engine"), append([]string{"--hactl-sync-replicas", "1"}, aof...)})
+			buildCmd(t, "hactl-engine"), append([]string{"--hactl-sync-replicas", "1"}, aof...)})
 	}
 	if only := os.Getenv("HACTL_SENTINEL_BENCH_ONLY"); only != "" {
 		var keep []benchImpl

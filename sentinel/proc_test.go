@@ -31,6 +31,17 @@ func needBinary(t testing.TB, name string) string {
 	return p
 }
 
+// buildCmd builds github.com/hactl/hactl/cmd/<pkg> into a temporary
+// directory and returns the binary's path.
+func buildCmd(t testing.TB, pkg string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	if b, err := exec.Command("go", "build", "-o", out, "github.com/hactl/hactl/cmd/"+pkg).CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}
+
 // freePorts returns n distinct free loopback ports.
 func freePorts(t testing.TB, n int) []int {
 	t.Helper()
@@ -257,8 +268,10 @@ func (ts *testSentinel) client() *redis.SentinelClient {
 		TLSConfig: ts.tls, Password: ts.pass})
 }
 
-func (ts *testSentinel) masterAddr() string {
-	c := ts.client()
+func (ts *testSentinel) masterAddr() string { return masterAddrOf(ts.client()) }
+
+// masterAddrOf asks c for mymaster's address ("" on error) and closes c.
+func masterAddrOf(c *redis.SentinelClient) string {
 	defer c.Close()
 	a, err := c.GetMasterAddrByName(context.Background(), "mymaster").Result()
 	if err != nil || len(a) != 2 {
@@ -267,11 +280,52 @@ func (ts *testSentinel) masterAddr() string {
 	return a[0] + ":" + a[1]
 }
 
-// cluster is 1 master + replicas + sentinels.
+// cluster is 1 master + replicas + sentinels: in-process hactl-sentinels
+// and child processes (redis-sentinel 7).
 type cluster struct {
 	t         *testing.T
 	nodes     []*redisProc
 	sentinels []*testSentinel
+	reals     []*realSentinel
+}
+
+// clients opens a client to every running sentinel, in-process ones first.
+func (c *cluster) clients() []*redis.SentinelClient {
+	var out []*redis.SentinelClient
+	for _, s := range c.sentinels {
+		if s.cancel != nil {
+			out = append(out, s.client())
+		}
+	}
+	for _, r := range c.reals {
+		out = append(out, r.client())
+	}
+	return out
+}
+
+// promotions counts +promoted-slave in every sentinel's log.
+func (c *cluster) promotions() int {
+	n := 0
+	for _, s := range c.sentinels {
+		n += s.log.count("+promoted-slave")
+	}
+	for _, r := range c.reals {
+		n += strings.Count(r.log(), "+promoted-slave")
+	}
+	return n
+}
+
+// logFailure logs every sentinel's log when the test failed.
+func (c *cluster) logFailure() {
+	if !c.t.Failed() {
+		return
+	}
+	for k, s := range c.sentinels {
+		c.t.Logf("sentinel %d log:\n%s", k, s.log.String())
+	}
+	for k, r := range c.reals {
+		c.t.Logf("redis-sentinel %d log:\n%s%s", k, r.log(), r.stderr())
+	}
 }
 
 // newCluster starts a master and len(prios)-1 replicas (node i has
@@ -300,13 +354,7 @@ func newClusterWith(t *testing.T, bin string, prios []int, nSent, quorum int) *c
 		port := ports[len(prios)+i]
 		c.sentinels = append(c.sentinels, startSentinel(t, filepath.Join(base, strconv.Itoa(i)), sentinelConf(port, ports[0], quorum)))
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for k, s := range c.sentinels {
-				t.Logf("sentinel %d log:\n%s", k, s.log.String())
-			}
-		}
-	})
+	t.Cleanup(c.logFailure)
 	c.waitDiscovery(len(prios)-1, nSent-1)
 	return c
 }
@@ -321,11 +369,7 @@ func (c *cluster) waitDiscovery(replicas, peers int) {
 		}
 	}()
 	waitFor(c.t, 20*time.Second, "discovery", func() bool {
-		for k, s := range c.sentinels {
-			if s.cancel == nil {
-				continue
-			}
-			sc := s.client()
+		for k, sc := range c.clients() {
 			rs, err1 := sc.Replicas(ctx, "mymaster").Result()
 			ps, err2 := sc.Sentinels(ctx, "mymaster").Result()
 			sc.Close()
@@ -347,12 +391,13 @@ func (c *cluster) waitDiscovery(replicas, peers int) {
 func (c *cluster) waitMaster(addr string, d time.Duration) {
 	c.t.Helper()
 	waitFor(c.t, d, "all sentinels to name "+addr, func() bool {
-		for _, s := range c.sentinels {
-			if s.cancel != nil && s.masterAddr() != addr {
-				return false
+		ok := true
+		for _, sc := range c.clients() {
+			if masterAddrOf(sc) != addr {
+				ok = false
 			}
 		}
-		return true
+		return ok
 	})
 }
 

@@ -32,11 +32,20 @@ func TestTLSFailoverEngine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real processes")
 	}
-	bin := filepath.Join(t.TempDir(), "hactl-engine")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hactl/hactl/cmd/hactl-engine").CombinedOutput(); err != nil {
-		t.Fatalf("build hactl-engine: %v\n%s", err, out)
+	tlsFailover(t, buildCmd(t, "hactl-engine"), false)
+}
+
+// TestTLSFailoverEngineRedisSentinel is the same scenario with real
+// redis-sentinel 7 processes (Debian's build has TLS) monitoring
+// hactl-engine nodes: TLS only, sentinel auth-user as the ACL sentinel
+// user, tls-replication yes, the sentinels authenticating to each other
+// with their requirepass (as hactl renders them).
+func TestTLSFailoverEngineRedisSentinel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real processes")
 	}
-	tlsFailover(t, bin)
+	needBinary(t, "redis-sentinel")
+	tlsFailover(t, buildCmd(t, "hactl-engine"), true)
 }
 
 // TestTLSFailoverRedis is the same scenario with redis-server 7 nodes
@@ -45,10 +54,12 @@ func TestTLSFailoverRedis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real processes")
 	}
-	tlsFailover(t, needBinary(t, "redis-server"))
+	tlsFailover(t, needBinary(t, "redis-server"), false)
 }
 
-func tlsFailover(t *testing.T, bin string) {
+// tlsFailover runs the secured set of bin nodes with three hactl-sentinels
+// in process, or three redis-sentinel processes when real.
+func tlsFailover(t *testing.T, bin string, real bool) {
 	ctx := context.Background()
 	ca := tlstest.NewCA(t, "hactl-test")
 	node := ca.IssueValid("node")
@@ -73,23 +84,23 @@ func tlsFailover(t *testing.T, bin string) {
 		c.nodes = append(c.nodes, p)
 	}
 	base := t.TempDir()
+	t.Cleanup(c.logFailure)
 	for i := 0; i < 3; i++ {
 		conf := sentinelConf(0, ports[0], 2, "tls-port "+strconv.Itoa(ports[3+i]),
 			"tls-cert-file "+node.Cert, "tls-key-file "+node.Key, "tls-ca-cert-file "+ca.CAFile,
 			"tls-auth-clients yes", "tls-replication yes", "requirepass sentadmin",
-			"sentinel sentinel-user peer", "sentinel sentinel-pass peerpw",
 			"sentinel auth-user mymaster sentinel-user", "sentinel auth-pass mymaster sentpw")
-		s := startSentinel(t, filepath.Join(base, strconv.Itoa(i)), conf)
+		dir := filepath.Join(base, strconv.Itoa(i))
+		if real {
+			rs := startSentinelConf(t, needBinary(t, "redis-sentinel"), dir, ports[3+i], conf)
+			rs.tls, rs.pass = cli, "sentadmin"
+			c.reals = append(c.reals, rs)
+			continue
+		}
+		s := startSentinel(t, dir, conf+"sentinel sentinel-user peer\nsentinel sentinel-pass peerpw\n")
 		s.tls, s.pass = cli, "sentadmin"
 		c.sentinels = append(c.sentinels, s)
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for k, s := range c.sentinels {
-				t.Logf("sentinel %d log:\n%s", k, s.log.String())
-			}
-		}
-	})
 	c.waitDiscovery(2, 2)
 
 	// Unauthenticated and certificate-less clients are refused.
@@ -110,7 +121,10 @@ func tlsFailover(t *testing.T, bin string) {
 	killed := time.Now()
 	old.kill()
 	c.waitMaster(want, 20*time.Second)
-	t.Logf("all TLS sentinels switched %v after kill -9", time.Since(killed))
+	t.Logf("all TLS sentinels (redis-sentinel: %v) switched %v after kill -9", real, time.Since(killed))
+	if n := c.promotions(); n != 1 {
+		t.Errorf("%d promotions, want 1", n)
+	}
 	waitFor(t, 10*time.Second, "the other replica follows the new master", func() bool {
 		return c.nodes[1].info("master_port") == strconv.Itoa(c.nodes[2].port) && c.nodes[1].info("master_link_status") == "up"
 	})

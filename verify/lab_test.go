@@ -4,7 +4,9 @@ package verify
 // sentinels rendered by package templates, run as processes on NET.1-3, and
 // HAProxy on NET.10 (hactl's config) and NET.11 (the seed's), where NET is
 // a 127.A.B network of its own per lab (no clash with another run or a
-// process still exiting). Loopback only; every process dies with the test.
+// process still exiting). A secure lab is TLS-only with ACL users (the
+// inventory's security section, certificates from package certs), as hactl
+// up renders it. Loopback only; every process dies with the test.
 
 import (
 	"context"
@@ -21,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hactl/hactl/certs"
 	"github.com/hactl/hactl/inventory"
 	"github.com/hactl/hactl/templates"
 	"github.com/redis/go-redis/v9"
@@ -28,7 +31,6 @@ import (
 
 const (
 	labPass      = "lab-pass"
-	labPort      = 16379
 	labSentPort  = 36379
 	labProxyPort = 16390
 )
@@ -57,6 +59,23 @@ haproxy:
 secrets:
   requirepass: {env: LAB_PASS}
 `
+
+// labSecurity makes a lab TLS-only (engines on 16380, sentinels on their
+// port over TLS, client certificates required) with the role users, the
+// sentinels behind their own requirepass.
+const labSecurity = `  sentinel_password: {env: LAB_SENTINEL_PASS}
+security:
+  tls: {enabled: true, plaintext: false, port: 16380}
+  acl:
+    users:
+      - {name: app, keys: ["via-*"], commands: ["+@all", "-@dangerous"], password: {env: LAB_APP_PASS}}
+      - {name: replica, role: replica, password: {env: LAB_REPLICA_PASS}}
+      - {name: sentinel, role: sentinel, password: {env: LAB_SENTINEL_USER_PASS}}
+`
+
+// labEnv holds the lab's passwords (the inventories read them from env).
+var labEnv = map[string]string{"LAB_PASS": labPass, "LAB_SENTINEL_PASS": "lab-sentinel-pass",
+	"LAB_APP_PASS": "lab-app-pass", "LAB_REPLICA_PASS": "lab-replica-pass", "LAB_SENTINEL_USER_PASS": "lab-sentinel-user-pass"}
 
 var (
 	buildOnce sync.Once
@@ -88,22 +107,32 @@ func labBinaries(t *testing.T) string {
 
 // lab is one running set.
 type lab struct {
-	t      *testing.T
-	engine string
-	root   string
-	net    string // 127.A.B
-	inv    *inventory.Inventory
-	sec    *inventory.ResolvedSecrets
-	cfg    Config
-	bin    string
-	mu     sync.Mutex
-	procs  map[string]*exec.Cmd // "db01/engine", "db01/sentinel", "haproxy/..."
-	exited []chan struct{}
+	t       *testing.T
+	engine  string
+	secure  bool     // TLS-only + ACL users (labSecurity)
+	proxies []string // the proxies startProxies runs: "hactl", and "seed" unless secure
+	root    string
+	net     string // 127.A.B
+	inv     *inventory.Inventory
+	sec     *inventory.ResolvedSecrets
+	cfg     Config
+	bin     string
+	mu      sync.Mutex
+	procs   map[string]*exec.Cmd // "db01/engine", "db01/sentinel", "haproxy/..."
+	exited  []chan struct{}
 }
 
 // newLab renders and starts the engines and, with sentinels, the sentinels,
 // and waits until replication (and the sentinels) are settled.
 func newLab(t *testing.T, engine string, sentinels bool) *lab {
+	t.Helper()
+	return newLabWith(t, engine, sentinels, false)
+}
+
+// newLabWith is newLab, TLS-only with ACL users when secure: the
+// certificates come from a certs.Store of the lab, the files from the same
+// rendering as hactl up.
+func newLabWith(t *testing.T, engine string, sentinels, secure bool) *lab {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts processes")
@@ -113,19 +142,27 @@ func newLab(t *testing.T, engine string, sentinels bool) *lab {
 			t.Skip("redis-server not installed")
 		}
 	}
-	l := &lab{t: t, engine: engine, root: t.TempDir(), procs: map[string]*exec.Cmd{},
+	l := &lab{t: t, engine: engine, secure: secure, proxies: []string{"hactl", "seed"}, root: t.TempDir(), procs: map[string]*exec.Cmd{},
 		net: fmt.Sprintf("127.%d.%d", 100+os.Getpid()%150, labSeq.Add(1)%250)}
 	if engine == "hactl" {
 		l.bin = labBinaries(t)
 	}
-	env := func(k string) (string, bool) { return labPass, k == "LAB_PASS" }
-	inv, _, err := inventory.Parse("inventory.yaml", []byte(fmt.Sprintf(labInventory, engine, l.net)))
+	env := func(k string) (string, bool) { v, ok := labEnv[k]; return v, ok }
+	src := fmt.Sprintf(labInventory, engine, l.net)
+	if secure {
+		src += labSecurity
+		l.proxies = l.proxies[:1] // the seed's config speaks plaintext
+	}
+	inv, _, err := inventory.Parse("inventory.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
 	sec, err := inventory.ResolveSecrets(inv, env, os.ReadFile)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if secure {
+		sec.TLS = l.issueTLS(inv)
 	}
 	l.inv, l.sec, l.cfg = inv, sec, FromInventory(inv, sec)
 	l.cfg.Timeout = 500 * time.Millisecond
@@ -170,6 +207,39 @@ func newLab(t *testing.T, engine string, sentinels bool) *lab {
 }
 
 func (l *lab) hostRoot(name string) string { return filepath.Join(l.root, name) }
+
+// issueTLS issues, with package certs, a certificate per engine host (its
+// name and address, and the proxy's: clients reach the engines through
+// HAProxy, TLS end to end) and hactl's client certificate, as hactl up does.
+func (l *lab) issueTLS(inv *inventory.Inventory) *inventory.TLSMaterial {
+	l.t.Helper()
+	store := certs.Store{Dir: filepath.Join(l.root, "tls")}
+	var proxies []string
+	for _, h := range inv.HostsWith(inventory.RoleHAProxy) {
+		proxies = append(proxies, h.Name, h.Address)
+	}
+	var subs []certs.Subject
+	for _, h := range inv.HostsWith(inventory.RoleEngine) {
+		subs = append(subs, certs.Subject{Name: h.Name, Names: append([]string{h.Name, h.Address}, proxies...)})
+	}
+	if _, err := store.Ensure(subs, 24*time.Hour, time.Hour, time.Now()); err != nil {
+		l.t.Fatal(err)
+	}
+	m := &inventory.TLSMaterial{Hosts: map[string]inventory.KeyPair{}}
+	for _, sub := range subs {
+		mat, err := store.Host(sub.Name)
+		if err != nil {
+			l.t.Fatal(err)
+		}
+		m.Hosts[sub.Name] = inventory.KeyPair{CertPEM: mat.CertPEM, KeyPEM: mat.KeyPEM}
+	}
+	c, err := store.Client()
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	m.TrustPEM, m.Client = c.TrustPEM, inventory.KeyPair{CertPEM: c.CertPEM, KeyPEM: c.KeyPEM}
+	return m
+}
 
 // start runs a process until stopped or the test ends.
 func (l *lab) start(key string, argv ...string) {
@@ -275,7 +345,7 @@ func (l *lab) eventually(d time.Duration, what string, f func() (bool, string)) 
 }
 
 func (l *lab) engineAddr(name string) string {
-	return net.JoinHostPort(l.addrOf(name), strconv.Itoa(labPort))
+	return net.JoinHostPort(l.addrOf(name), strconv.Itoa(l.inv.EnginePort()))
 }
 
 func (l *lab) addrOf(name string) string {
@@ -283,9 +353,12 @@ func (l *lab) addrOf(name string) string {
 	return h.Address
 }
 
+// client logs in as the default user, over TLS with hactl's client
+// certificate where the lab speaks TLS.
 func (l *lab) client(addr string) *redis.Client {
 	return redis.NewClient(&redis.Options{Addr: addr, Password: labPass, DialTimeout: 200 * time.Millisecond,
-		ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond, MaxRetries: -1, PoolSize: 1, Protocol: 2, DisableIdentity: true})
+		ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond, MaxRetries: -1, PoolSize: 1, Protocol: 2, DisableIdentity: true,
+		TLSConfig: l.cfg.tlsFor(addr)})
 }
 
 // ack is one acknowledged write.
