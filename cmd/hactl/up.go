@@ -24,7 +24,10 @@ type UpOptions struct {
 	DryRun    bool
 	Output    string
 	Timeout   time.Duration // per restarted service to become ready
-	Provider  ProviderOptions
+	// SkipUnreachable: update the hosts that answer when some cannot be
+	// reached (exit 1 all the same); by default up changes nothing then.
+	SkipUnreachable bool
+	Provider        ProviderOptions
 }
 
 // NewCmdUp builds hactl up.
@@ -66,6 +69,7 @@ INVENTORY.hosts.yaml beside the inventory, and goes on with that file.`,
 	outputFlag(cmd, &opts.Output)
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the per-host plan and change nothing")
 	cmd.Flags().DurationVar(&opts.Timeout, "wait", 30*time.Second, "how long a restarted service gets to answer")
+	cmd.Flags().BoolVar(&opts.SkipUnreachable, "skip-unreachable", false, "update the hosts that answer when some cannot be reached (exit 1 all the same)")
 	providerFlags(cmd, &opts.Provider, true)
 	return cmd
 }
@@ -126,7 +130,7 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 	default:
 		fmt.Fprintf(opts.IO.ErrOut, "master: %s (named by the running %s)\n", master, source)
 	}
-	targets, transports, err := opts.connect(ctx, inv, sec, master)
+	targets, transports, unreachable, err := opts.connect(ctx, inv, sec, master)
 	defer func() {
 		for _, t := range transports {
 			t.Close()
@@ -134,6 +138,14 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 	}()
 	if err != nil {
 		return err
+	}
+	if unreachable != nil {
+		if !opts.SkipUnreachable || len(targets) == 0 {
+			return fmt.Errorf("%w\nnothing was changed on any host: bring it back, or run hactl up --skip-unreachable to update the hosts that answer", unreachable)
+		}
+		// The reachable hosts are brought up to date; the exit code
+		// says the set is not complete.
+		fmt.Fprintf(opts.IO.ErrOut, "left as they are, unreachable: %v\n", unreachable)
 	}
 	plans := provision.Plan(ctx, targets)
 	for i := range plans {
@@ -158,7 +170,7 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 		if err := printUp(opts, out); err != nil {
 			return err
 		}
-		return planErrors(plans)
+		return errors.Join(planErrors(plans), unreachable)
 	}
 	wait := func(ctx context.Context, host, service string) error {
 		role := "slave"
@@ -199,7 +211,7 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 	if err := printUp(opts, out); err != nil {
 		return err
 	}
-	return applyErr
+	return errors.Join(applyErr, unreachable)
 }
 
 // planErrors joins the probe errors of a plan.
@@ -213,8 +225,11 @@ func planErrors(plans []provision.HostPlan) error {
 	return errors.Join(errs...)
 }
 
-// connect reaches every host and builds its spec, master first.
-func (opts *UpOptions) connect(ctx context.Context, inv *inventory.Inventory, sec *inventory.ResolvedSecrets, master string) ([]provision.Target, map[string]provision.Transport, error) {
+// connect reaches every host and builds its spec, master first. The hosts
+// it cannot reach are in unreachable (one error each, naming the host and
+// the SSH error), apart from err: with --skip-unreachable up goes on with
+// the others.
+func (opts *UpOptions) connect(ctx context.Context, inv *inventory.Inventory, sec *inventory.ResolvedSecrets, master string) (targets []provision.Target, transports map[string]provision.Transport, unreachable, err error) {
 	hosts := slices.Clone(inv.Hosts)
 	slices.SortStableFunc(hosts, func(a, b inventory.Host) int {
 		return btoi(b.Name == master) - btoi(a.Name == master)
@@ -223,16 +238,15 @@ func (opts *UpOptions) connect(ctx context.Context, inv *inventory.Inventory, se
 	if inv.Engine == inventory.EngineHactl {
 		var err error
 		if bins, err = opts.f.Binaries(ctx, runtime.GOARCH); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	transports := map[string]provision.Transport{}
-	var targets []provision.Target
-	var errs []error
+	transports = map[string]provision.Transport{}
+	var errs, down []error
 	for _, h := range hosts {
 		t, l, err := opts.f.Connect(ctx, inv, &h)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("connect: %w", err))
+			down = append(down, fmt.Errorf("connect: %w", err))
 			continue
 		}
 		transports[h.Name] = t
@@ -243,7 +257,7 @@ func (opts *UpOptions) connect(ctx context.Context, inv *inventory.Inventory, se
 		}
 		targets = append(targets, provision.Target{Spec: spec, Transport: t})
 	}
-	return targets, transports, errors.Join(errs...)
+	return targets, transports, errors.Join(down...), errors.Join(errs...)
 }
 
 func btoi(b bool) int {
