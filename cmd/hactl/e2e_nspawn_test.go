@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -185,27 +186,60 @@ func (e *nspawnE2E) lab(args ...string) ExitCode {
 	return code
 }
 
-// unreachableHost powers db03 off and runs hactl up: the reachable hosts
-// are brought up to date, db03 is named with the SSH error, the exit code
-// is not 0. Then db03 is started again and the set verified.
+// unreachableHost powers db03 off and runs hactl up after a file mode on
+// db02 was changed by hand. Without --skip-unreachable up changes nothing,
+// names db03 with its SSH error and exits 1; with it, db02 is put right,
+// db01 is checked, and the exit code is 1 all the same. Then db03 is
+// started again and the set verified.
 func (e *nspawnE2E) unreachableHost() {
 	t := e.t
 	t.Helper()
-	e.lab("stop", "db03")
-	start := time.Now()
-	out, errOut, code := hactl(t, "up", "-i", e.inv)
-	e.logf("hactl_up_db03_stopped %s (exit %d)", took(start), code)
-	if code == ExitOK {
-		t.Errorf("hactl up with db03 powered off: exit 0\n%s\n%s", out, errOut)
-	}
-	all := out + errOut
-	if !strings.Contains(all, "db03") || !strings.Contains(strings.ToLower(all), "ssh") {
-		t.Errorf("hactl up with db03 powered off does not name db03 and the SSH error:\n%s", all)
-	}
-	for _, h := range []string{"db01", "db02"} {
-		if strings.Contains(all, h+": connect") || strings.Contains(all, h+" error") {
-			t.Errorf("hactl up with db03 powered off: %s failed too:\n%s", h, all)
+	ssh := func(node, cmd string) string {
+		out, err := exec.Command("ssh", "-F", filepath.Join(e.state, "ssh_config"), node, cmd).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ssh %s %q: %v: %s", node, cmd, err, out)
 		}
+		return strings.TrimSpace(string(out))
+	}
+	const conf = "/etc/hactl/engine.conf"
+	ssh("db02", "chmod 0644 "+conf)
+	e.lab("stop", "db03")
+	sshErr := "connect: db03: ssh root@" + addrOf("db03", 22)
+
+	start := time.Now()
+	_, errOut, code := hactl(t, "up", "-i", e.inv)
+	e.logf("hactl_up_db03_stopped %s (exit %d, nothing changed)", took(start), code)
+	if code != ExitError || !strings.Contains(errOut, sshErr) || !strings.Contains(errOut, "--skip-unreachable") {
+		t.Errorf("hactl up with db03 powered off: exit %d, want %d, naming db03 with its SSH error and the way out:\n%s", code, ExitError, errOut)
+	}
+	if mode := ssh("db02", "stat -c %a "+conf); mode != "644" {
+		t.Errorf("hactl up with db03 powered off changed db02 (%s mode %s)", conf, mode)
+	}
+
+	start = time.Now()
+	out, errOut, code := hactl(t, "up", "-i", e.inv, "--skip-unreachable", "-o", "json")
+	e.logf("hactl_up_skip_unreachable %s (exit %d)", took(start), code)
+	if code != ExitError || !strings.Contains(errOut, sshErr) {
+		t.Errorf("hactl up --skip-unreachable with db03 powered off: exit %d, want %d, naming db03 with its SSH error:\n%s", code, ExitError, errOut)
+	}
+	var up upOutput
+	if err := json.Unmarshal([]byte(out), &up); err != nil {
+		t.Fatalf("hactl up -o json with db03 powered off: %v\n%s", err, out)
+	}
+	fixed := false
+	for _, h := range up.Hosts {
+		if h.Host == "db03" || h.Error != "" {
+			t.Errorf("hactl up with db03 powered off: host %s in the results (error %q)", h.Host, h.Error)
+		}
+		for _, s := range h.Steps {
+			fixed = fixed || h.Host == "db02" && s.Kind == "chmod" && s.Status == "changed"
+			if s.Error != "" {
+				t.Errorf("hactl up with db03 powered off: %s %s %s: %s", h.Host, s.Kind, s.Target, s.Error)
+			}
+		}
+	}
+	if !fixed || len(up.Hosts) != 2 {
+		t.Errorf("hactl up with db03 powered off did not bring db01 and db02 up to date:\n%s", out)
 	}
 	e.lab("start", "db03")
 	waitVerified(t, e.inv, "db01", 90*time.Second)
