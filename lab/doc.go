@@ -11,6 +11,9 @@
 //     db01, db02, ... and writes StateDir/inventory.yaml for them, with
 //     provider "lab", the first host as master, the "fast" sentinel profile and a
 //     generated password in StateDir/secrets/requirepass. It returns the *Lab.
+//     With Spec.Proxy (nspawn only) every host also has the haproxy role:
+//     Debian's haproxy, baked into every nspawn base, listens on ProxyPort
+//     of each node's address and routes to the master.
 //   - Open(stateDir) reopens a lab; Down(ctx, stateDir, progress) removes it.
 //   - Lab.Status reports every node's state (running, stopped, isolated).
 //   - Fault drills, by host name: Lab.Kill (power cut: SIGKILL of everything
