@@ -82,9 +82,19 @@ func (l *eventLoop) closeFDs() {
 	syscall.Close(l.wakeW)
 }
 
-// wake interrupts epoll_wait (new clients, shutdown).
+// wake interrupts epoll_wait (new clients, shutdown). Once the loop has
+// stopped its descriptors are closed (and their numbers may be reused):
+// nothing is written then.
 func (l *eventLoop) wake() {
-	syscall.Write(l.wakeW, []byte{0}) // a full pipe already wakes the loop
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.wakeLocked()
+}
+
+func (l *eventLoop) wakeLocked() {
+	if !l.stopped {
+		syscall.Write(l.wakeW, []byte{0}) // a full pipe already wakes the loop
+	}
 }
 
 // adopt takes the socket out of Go's poller: the loop owns a duplicate of
@@ -136,8 +146,8 @@ func (l *eventLoop) add(c *Client, lc *loopConn) bool {
 		return false
 	}
 	l.incoming = append(l.incoming, &loopClient{c: c, lc: lc, in: newInState()})
+	l.wakeLocked()
 	l.mu.Unlock()
-	l.wake()
 	return true
 }
 
@@ -164,14 +174,13 @@ func (l *eventLoop) run() {
 	defer l.s.wg.Done()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	defer l.closeFDs()
 	// With a single P, a wait that keeps it would stall every other
 	// goroutine (accept, cron) for its duration.
 	rawWait := runtime.GOMAXPROCS(0) > 1
 	var drain [64]byte
 	for {
-		// Poll first without giving up the P (the common case under
-		// load: something is ready); block in the kernel only when idle.
+		// Wait briefly keeping the P (under load the next request comes
+		// within microseconds); block releasing it only when idle.
 		n, err := 0, error(nil)
 		if rawWait {
 			n, err = l.wait(rawWaitMs)
@@ -208,6 +217,9 @@ func (l *eventLoop) run() {
 		if l.s.closing.Load() && len(l.conns) == 0 {
 			l.mu.Lock()
 			l.stopped = len(l.incoming) == 0
+			if l.stopped {
+				l.closeFDs()
+			}
 			l.mu.Unlock()
 			if l.stopped {
 				return
