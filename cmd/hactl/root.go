@@ -22,7 +22,7 @@ const (
 	ExitOK      ExitCode = 0 // success
 	ExitError   ExitCode = 1 // a step or command failed
 	ExitUsage   ExitCode = 2 // bad flags or an invalid inventory
-	ExitVerify  ExitCode = 3 // hactl verify found failed checks
+	ExitVerify  ExitCode = 1 // hactl verify found failed checks (issue 8's interface: 1, like a failed step)
 	ExitPending ExitCode = 8 // not failed, not done yet (replica still syncing)
 )
 
@@ -47,7 +47,7 @@ func flagErrorf(format string, args ...any) error {
 // ErrSilent is a failure already reported on the output: exit 1, no message.
 var ErrSilent = errors.New("silent error")
 
-// ErrVerifyFailed means checks failed (already printed): exit 3.
+// ErrVerifyFailed means checks failed (already printed): exit 1.
 var ErrVerifyFailed = errors.New("verify found failed checks")
 
 // ErrPending means the service is in a transition (a failover in
