@@ -61,7 +61,7 @@ bench:
 # Memory with 1M-member collections (issue 4), one table per type.
 bench-types:
 	for k in hash set zset list; do $(GO) run ./bench/cmd/enginebench -throughput=false -memory-kind $$k || exit 1; done
-	$(GO) run ./bench/cmd/enginebench -memory=false -tests LPUSH,RPUSH,LPOP,RPOP,SADD,SPOP,HSET,ZADD,ZPOPMIN,LRANGE_100
+	$(GO) run ./bench/cmd/enginebench -memory=false -tests LPUSH,RPUSH,LPOP,RPOP,SADD,SPOP,HSET,ZADD,ZPOPMIN,LRANGE_100,ZRANGE_100
 
 # Persistence: SAVE/load time, RDB size, BGSAVE pauses, AOF throughput.
 bench-persist:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +18,35 @@ var KnownTests = []string{
 	"PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "LPUSH", "RPUSH",
 	"LPOP", "RPOP", "SADD", "HSET", "SPOP", "ZADD", "ZPOPMIN",
 	"LRANGE_100", "LRANGE_300", "LRANGE_500", "LRANGE_600", "MSET",
+}
+
+// CustomTest is a benchmark redis-benchmark has no -t name for: Command
+// is given as redis-benchmark's trailing arguments, on the dataset that
+// Setup (sent once with redis-cli before each run) creates.
+type CustomTest struct {
+	Setup   []string
+	Command []string
+}
+
+// CustomTests are the benchmarks beyond KnownTests, by name. ZRANGE_100
+// reads the 100 members of a sorted set, as LRANGE_100 does for a list.
+var CustomTests = map[string]CustomTest{
+	"ZRANGE_100": {Setup: zaddMembers("bench:zset", 100), Command: []string{"ZRANGE", "bench:zset", "0", "99"}},
+}
+
+// zaddMembers is ZADD key 1 m:1 2 m:2 ... n m:n.
+func zaddMembers(key string, n int) []string {
+	args := []string{"ZADD", key}
+	for i := 1; i <= n; i++ {
+		args = append(args, strconv.Itoa(i), "m:"+strconv.Itoa(i))
+	}
+	return args
+}
+
+// IsTest reports whether name is a known or custom test.
+func IsTest(name string) bool {
+	_, custom := CustomTests[name]
+	return custom || slices.Contains(KnownTests, name)
 }
 
 // Status says whether a Measurement holds a number.
@@ -51,7 +81,7 @@ type Measurement struct {
 type BenchmarkSpec struct {
 	Bin      string // redis-benchmark binary
 	Addr     string // host:port of the server, loopback
-	Test     string // one of KnownTests
+	Test     string // one of KnownTests or CustomTests
 	Requests int    // -n
 	Clients  int    // -c
 	Pipeline int    // -P
@@ -66,14 +96,47 @@ func (s BenchmarkSpec) Args() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append([]string{
+	args := []string{
 		"-h", host, "-p", port,
 		"-n", strconv.Itoa(s.Requests),
 		"-c", strconv.Itoa(s.Clients),
 		"-P", strconv.Itoa(s.Pipeline),
-		"-t", strings.ToLower(s.Test),
-		"--csv", "-q",
-	}, s.Extra...), nil
+	}
+	custom, ok := CustomTests[s.Test]
+	if !ok {
+		args = append(args, "-t", strings.ToLower(s.Test))
+	}
+	args = append(append(args, "--csv", "-q"), s.Extra...)
+	return append(args, custom.Command...), nil
+}
+
+// label is the test's name in redis-benchmark's CSV output: a custom
+// command is reported by its command name.
+func (s BenchmarkSpec) label() string {
+	if custom, ok := CustomTests[s.Test]; ok {
+		return strings.ToUpper(custom.Command[0])
+	}
+	return strings.ToUpper(s.Test)
+}
+
+// setup sends a custom test's Setup with redis-cli (the redis-cli beside
+// the redis-benchmark binary), with the same connection arguments.
+func (s BenchmarkSpec) setup(ctx context.Context) error {
+	custom, ok := CustomTests[s.Test]
+	if !ok || len(custom.Setup) == 0 {
+		return nil
+	}
+	host, port, err := splitLoopback(s.Addr)
+	if err != nil {
+		return err
+	}
+	cli := filepath.Join(filepath.Dir(s.Bin), "redis-cli")
+	args := append(append([]string{"-h", host, "-p", port}, s.Extra...), custom.Setup...)
+	out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "ERR") {
+		return fmt.Errorf("setup of %s with %s: %v: %s", s.Test, cli, err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // RunBenchmark runs redis-benchmark once and returns a one-sample
@@ -86,13 +149,16 @@ func RunBenchmark(ctx context.Context, spec BenchmarkSpec) (Measurement, error) 
 	}
 	ctx, cancel := context.WithTimeout(ctx, spec.Timeout)
 	defer cancel()
+	if err := spec.setup(ctx); err != nil {
+		return Measurement{Status: StatusFailed, Detail: err.Error()}, nil
+	}
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, spec.Bin, args...)
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	runErr := cmd.Run()
-	return classify(spec.Test, stdout.Bytes(), stderr.Bytes(), runErr, ctx.Err()), nil
+	return classify(spec.label(), stdout.Bytes(), stderr.Bytes(), runErr, ctx.Err()), nil
 }
 
 // classify turns the output of one redis-benchmark run into a Measurement.

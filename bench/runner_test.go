@@ -92,14 +92,29 @@ func TestCombine(t *testing.T) {
 }
 
 func TestBenchmarkSpecArgs(t *testing.T) {
-	spec := BenchmarkSpec{Addr: "127.0.0.1:7000", Test: "LRANGE_100", Requests: 200000, Clients: 50, Pipeline: 16}
-	got, err := spec.Args()
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		spec        BenchmarkSpec
+		want, label string
+	}{
+		{BenchmarkSpec{Addr: "127.0.0.1:7000", Test: "LRANGE_100", Requests: 200000, Clients: 50, Pipeline: 16},
+			"-h 127.0.0.1 -p 7000 -n 200000 -c 50 -P 16 -t lrange_100 --csv -q", "LRANGE_100"},
+		// A custom test: the command follows the options (and Extra).
+		{BenchmarkSpec{Addr: "127.0.0.1:7000", Test: "ZRANGE_100", Requests: 10, Clients: 5, Pipeline: 1, Extra: []string{"--tls"}},
+			"-h 127.0.0.1 -p 7000 -n 10 -c 5 -P 1 --csv -q --tls ZRANGE bench:zset 0 99", "ZRANGE"},
+	} {
+		got, err := tc.spec.Args()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("Args() = %q; want %q", strings.Join(got, " "), tc.want)
+		}
+		if l := tc.spec.label(); l != tc.label {
+			t.Errorf("label() = %q; want %q", l, tc.label)
+		}
 	}
-	want := "-h 127.0.0.1 -p 7000 -n 200000 -c 50 -P 16 -t lrange_100 --csv -q"
-	if strings.Join(got, " ") != want {
-		t.Errorf("Args() = %q; want %q", strings.Join(got, " "), want)
+	if z := CustomTests["ZRANGE_100"].Setup; len(z) != 2+200 || z[0] != "ZADD" || z[len(z)-1] != "m:100" {
+		t.Errorf("ZRANGE_100 setup = %q...", z[:4])
 	}
 	for _, addr := range []string{"10.0.0.1:6379", "example.com:6379", "127.0.0.1"} {
 		if _, err := (BenchmarkSpec{Addr: addr}).Args(); err == nil {

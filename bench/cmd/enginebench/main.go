@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -156,7 +157,7 @@ func parsePipelines(s string) ([]int, error) {
 }
 
 // parseTests reads -tests: "SET,GET" replaces the default list, "+LPUSH"
-// adds LPUSH to it. Names are checked against bench.KnownTests.
+// adds LPUSH to it. Names are checked with bench.IsTest.
 func parseTests(s string) ([]string, error) {
 	if rest, ok := strings.CutPrefix(s, "+"); ok {
 		s = defaultTests + "," + rest
@@ -164,8 +165,8 @@ func parseTests(s string) ([]string, error) {
 	var out []string
 	for f := range strings.SplitSeq(s, ",") {
 		name := strings.ToUpper(strings.TrimSpace(f))
-		if !slices.Contains(bench.KnownTests, name) {
-			return nil, fmt.Errorf("-tests: unknown test %q (known: %s)", f, strings.Join(bench.KnownTests, ","))
+		if !bench.IsTest(name) {
+			return nil, fmt.Errorf("-tests: unknown test %q (known: %s and %s)", f, strings.Join(bench.KnownTests, ","), strings.Join(slices.Sorted(maps.Keys(bench.CustomTests)), ","))
 		}
 		if !slices.Contains(out, name) {
 			out = append(out, name)
