@@ -3,8 +3,9 @@
 //
 // The pieces:
 //
-//   - Server starts a redis-server-compatible binary on 127.0.0.1 without
-//     persistence and stops it (SIGTERM, then SIGKILL after a timeout).
+//   - StartServer and StartTLSServer start a redis-server-compatible binary
+//     on 127.0.0.1 without persistence as a Server (internal/testproc's
+//     Proc, which also stops it: SIGTERM, then SIGKILL after a timeout).
 //   - RunBenchmark runs /usr/bin/redis-benchmark for one test at one pipeline
 //     depth and returns a Measurement (rps, or why there is none).
 //   - ParseCSV reads the output of redis-benchmark --csv.

@@ -43,11 +43,11 @@ func WritePKI(dir string) (TLSFiles, error) {
 	return f, nil
 }
 
-// ServerArgs are ServerArgs for a TLS-only server (port 0, tls-port) that
-// does not ask clients for certificates, like a typical TLS deployment
-// with password authentication.
+// ServerArgs are ServerArgs for a TLS-only server (port 0, tls-port; they
+// follow and override testproc's --port) that does not ask clients for
+// certificates, like a typical TLS deployment with password authentication.
 func (f TLSFiles) ServerArgs(port int) []string {
-	return append(ServerArgs(port), "--port", "0", "--tls-port", strconv.Itoa(port), "--tls-cert-file", f.Cert,
+	return append(ServerArgs(), "--port", "0", "--tls-port", strconv.Itoa(port), "--tls-cert-file", f.Cert,
 		"--tls-key-file", f.Key, "--tls-ca-cert-file", f.CA, "--tls-auth-clients", "no")
 }
 
@@ -69,7 +69,8 @@ func StartTLSServer(ctx context.Context, name, bin, dir string, port int, readyT
 	}
 	cfg := &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 	probe := func(ctx context.Context, addr string) error { return tlsPing(ctx, addr, cfg) }
-	return startServer(ctx, name, bin, dir, port, readyTimeout, f.ServerArgs(port), probe)
+	return startServer(ctx, &Server{Name: name, Bin: bin, Dir: dir, Port: port, Args: f.ServerArgs(port),
+		Ready: probe, ReadyTimeout: readyTimeout})
 }
 
 func tlsPing(ctx context.Context, addr string, cfg *tls.Config) error {

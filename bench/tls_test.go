@@ -36,7 +36,7 @@ func TestStartTLSServer(t *testing.T) {
 	if err := ping(ctx, s.Addr()); err == nil {
 		t.Fatal("plaintext PING answered on a TLS-only server")
 	}
-	if err := s.probe(ctx, s.Addr()); err != nil {
+	if err := s.Ready(ctx, s.Addr()); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -221,7 +221,7 @@ func (t *target) ensureAlive(ctx context.Context, dir string, readyTimeout time.
 		return nil
 	}
 	if t.srv != nil {
-		log.Warn("server exited, restarting", "server", t.name, "exit", t.srv.ExitErr())
+		log.Warn("server exited, restarting", "server", t.name, "exit", t.srv.ExitState())
 		t.stop()
 	}
 	return t.start(ctx, dir, readyTimeout)
