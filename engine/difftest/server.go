@@ -1,19 +1,18 @@
 package difftest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hactl/hactl/internal/testproc"
 )
 
 // RedisServerPath is the reference server.
@@ -23,30 +22,29 @@ const RedisServerPath = "/usr/bin/redis-server"
 // prebuilt hactl-engine binary to use instead of building ./cmd/hactl-engine.
 const EngineBinEnv = "HACTL_ENGINE_BIN"
 
+// logCap bounds the end of a server's log that a failing test prints.
+const logCap = 1 << 20
+
 // startTimeout bounds the wait for a started server to answer PING.
 const startTimeout = 15 * time.Second
 
-// logCap bounds the captured log of one server.
-const logCap = 1 << 20
-
-// Server is a redis-server or hactl-engine child process listening on a
-// loopback port. It is stopped by the test's cleanup.
+// Server is a redis-server or hactl-engine child process (a testproc.Proc)
+// listening on a loopback port, its log in the test's temporary directory.
+// It is stopped by the test's cleanup.
 type Server struct {
 	// Name is "redis" or "engine".
 	Name string
 	// Addr is host:port on 127.0.0.1.
 	Addr string
-	// Args are the command line arguments the process was started with.
+	// Args are the whole command line the process was started with
+	// (testproc's port, bind and dir first, the extra arguments last).
 	Args []string
 
-	cmd    *exec.Cmd
-	log    *capBuffer
-	done   chan struct{}
-	killed bool
+	proc *testproc.Proc
 }
 
 // Log returns what the process has written to stdout and stderr so far.
-func (s *Server) Log() string { return s.log.String() }
+func (s *Server) Log() string { return s.proc.Log() }
 
 // Dial opens a raw connection to the server; it is closed at test end.
 func (s *Server) Dial(t testing.TB) *Conn {
@@ -160,66 +158,29 @@ func buildEngine() (dir, path string, err error) {
 func start(t testing.TB, name, bin string, extraArgs []string) *Server {
 	t.Helper()
 	dir := t.TempDir()
-	var lastLog string
+	args := append([]string{"--save", "", "--appendonly", "no", "--enable-debug-command", "yes"}, extraArgs...)
+	var lastErr error
 	for range 3 {
-		port, err := freePort()
+		port, err := testproc.FreePort()
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		args := []string{
-			"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-			"--save", "", "--appendonly", "no", "--dir", dir,
-			"--enable-debug-command", "yes",
-		}
-		args = append(args, extraArgs...)
-		s := &Server{
-			Name: name,
-			Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-			Args: args,
-			log:  &capBuffer{limit: logCap},
-			done: make(chan struct{}),
-		}
-		s.cmd = exec.Command(bin, args...)
-		s.cmd.Dir = dir
-		s.cmd.Stdout = s.log
-		s.cmd.Stderr = s.log
-		if err := s.cmd.Start(); err != nil {
-			t.Fatalf("start %s: %v", name, err)
-		}
-		go func() { _ = s.cmd.Wait(); close(s.done) }()
-		t.Cleanup(func() { s.stop(t) })
-		err = s.waitReady()
-		if err == nil {
+		p := &testproc.Proc{Name: name, Bin: bin, Dir: dir, Port: port, Args: args, Ready: ping, ReadyTimeout: startTimeout}
+		// Each try starts a fresh log: an earlier try's "in use" must not
+		// decide this one.
+		_ = os.Remove(p.LogPath())
+		lastErr = p.Start(context.Background())
+		if lastErr == nil {
+			s := &Server{Name: name, Addr: p.Addr(), Args: p.CommandArgs(), proc: p}
+			t.Cleanup(func() { s.stop(t) })
 			return s
 		}
-		lastLog = s.Log()
-		s.kill()
-		if !strings.Contains(lastLog, "in use") {
-			t.Fatalf("%s %q: %v\nlog:\n%s", name, args, err, lastLog)
+		if !strings.Contains(p.Log(), "in use") {
+			t.Fatalf("%s %q: %v", name, p.CommandArgs(), lastErr)
 		}
 	}
-	t.Fatalf("%s: no free port after 3 tries\nlog:\n%s", name, lastLog)
+	t.Fatalf("%s: no free port after 3 tries: %v", name, lastErr)
 	return nil
-}
-
-// waitReady polls with PING until the server answers +PONG or exits.
-func (s *Server) waitReady() error {
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-	var lastErr error
-	for {
-		select {
-		case <-s.done:
-			return fmt.Errorf("exited before answering PING (%v)", s.cmd.ProcessState)
-		case <-ctx.Done():
-			return fmt.Errorf("no +PONG within %v: last error %w", startTimeout, lastErr)
-		case <-time.After(10 * time.Millisecond):
-		}
-		lastErr = ping(ctx, s.Addr)
-		if lastErr == nil {
-			return nil
-		}
-	}
 }
 
 func ping(ctx context.Context, addr string) error {
@@ -252,68 +213,15 @@ func ping(ctx context.Context, addr string) error {
 	return nil
 }
 
-func (s *Server) kill() {
-	s.killed = true
-	_ = s.cmd.Process.Kill()
-	select {
-	case <-s.done:
-	case <-time.After(5 * time.Second):
-	}
-}
-
+// stop kills the server at test end; a server that exited by itself
+// during a passing test fails it.
 func (s *Server) stop(t testing.TB) {
-	if s.killed {
+	if s.proc.Crashed() && !t.Failed() {
+		t.Errorf("%s exited during the test (%s)\nlog:\n%s", s.Name, s.proc.ExitState(), testproc.Tail(s.Log(), logCap))
 		return
 	}
-	select {
-	case <-s.done:
-		if !t.Failed() {
-			t.Errorf("%s exited during the test (%v)\nlog:\n%s", s.Name, s.cmd.ProcessState, s.Log())
-			return
-		}
-	default:
-		s.kill()
-	}
+	s.proc.Kill()
 	if t.Failed() {
-		t.Logf("%s %s log:\n%s", s.Name, s.Addr, s.Log())
+		t.Logf("%s %s log:\n%s", s.Name, s.Addr, testproc.Tail(s.Log(), logCap))
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// capBuffer is an io.Writer that keeps the first limit bytes written to it.
-type capBuffer struct {
-	mu    sync.Mutex
-	limit int
-	buf   bytes.Buffer // guarded by mu
-	lost  int          // guarded by mu
-}
-
-func (b *capBuffer) Write(p []byte) (int, error) {
-	n := len(p)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	room := b.limit - b.buf.Len()
-	if room < len(p) {
-		b.lost += len(p) - max(room, 0)
-		p = p[:max(room, 0)]
-	}
-	b.buf.Write(p)
-	return n, nil
-}
-
-func (b *capBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.lost > 0 {
-		return fmt.Sprintf("%s\n[%d bytes dropped]", b.buf.String(), b.lost)
-	}
-	return b.buf.String()
 }

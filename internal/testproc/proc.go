@@ -6,7 +6,8 @@
 //
 // Pieces:
 //   - Proc: one process; Launch, Start (launch and wait until Ready
-//     answers), Kill, Stop, WaitExit, Alive, Crashed, PID, Log.
+//     answers), Kill, Stop, WaitExit, Alive, Crashed, PID, Log,
+//     CommandArgs.
 //   - FreePort: a free TCP port on 127.0.0.1.
 //   - Tail: the end of a log, cut at a line start.
 //
@@ -79,6 +80,12 @@ func (p *Proc) PID() int {
 	return p.cmd.Process.Pid
 }
 
+// CommandArgs is the whole argument list Launch runs Bin with: port, bind
+// and dir, then Args (a later argument overrides an earlier one).
+func (p *Proc) CommandArgs() []string {
+	return append([]string{"--port", strconv.Itoa(p.Port), "--bind", "127.0.0.1", "--dir", p.Dir}, p.Args...)
+}
+
 // Launch starts the process without waiting for it to be ready.
 func (p *Proc) Launch() error {
 	if p.Alive() {
@@ -89,8 +96,7 @@ func (p *Proc) Launch() error {
 		return fmt.Errorf("start %s: %w", p.Name, err)
 	}
 	fmt.Fprintf(logf, "==== %s start %s\n", p.Name, time.Now().Format(time.RFC3339Nano))
-	args := append([]string{"--port", strconv.Itoa(p.Port), "--bind", "127.0.0.1", "--dir", p.Dir}, p.Args...)
-	cmd := exec.Command(p.Bin, args...)
+	cmd := exec.Command(p.Bin, p.CommandArgs()...)
 	cmd.Dir = p.Dir
 	cmd.Stdout = logf
 	cmd.Stderr = logf

@@ -164,3 +164,18 @@ func TestTail(t *testing.T) {
 		}
 	}
 }
+
+func TestCommandArgs(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "--port 7 --bind 127.0.0.1 --dir /d"},
+		{[]string{"--save", "", "--dir", "/e"}, "--port 7 --bind 127.0.0.1 --dir /d --save  --dir /e"},
+	} {
+		p := &Proc{Name: "x", Bin: "/bin/x", Dir: "/d", Port: 7, Args: tc.args}
+		if got := strings.Join(p.CommandArgs(), " "); got != tc.want {
+			t.Errorf("CommandArgs() with Args %q = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
