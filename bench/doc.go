@@ -16,4 +16,8 @@
 //     the table of op, pipeline, rps, ratio, target and verdict; ReplaceRegion
 //     puts a rendered table between markers in an existing markdown file.
 //   - DescribeMachine records the CPU, core count and tool versions.
+//   - The commands' shared main (cli.go): Main and ExitCode (signals, exit
+//     codes 0/1/2), ParseFlags and UsageError, Flags (the flags persistbench
+//     and replbench share), Engine (the binary under test, built when not
+//     given) and WriteRegion (the markdown output).
 package bench

@@ -11,29 +11,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hactl/hactl/bench"
-)
-
-// Exit codes.
-const (
-	exitOK    = 0
-	exitError = 1
-	exitUsage = 2
 )
 
 // defaultTests are the tests run when -tests is not given.
@@ -65,34 +54,21 @@ type options struct {
 	tls            bool
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
-}
+func main() { bench.Main("enginebench", run) }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// run exits 2 for bad arguments (a *bench.UsageError), 1 when the
+// benchmark fails.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	opts, err := parseFlags(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
 	if err != nil {
-		fmt.Fprintf(stderr, "enginebench: %v\n", err)
-		return exitUsage
+		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if err := benchmark(ctx, opts, log, stdout); err != nil {
-		fmt.Fprintf(stderr, "enginebench: %v\n", err)
-		return exitError
-	}
-	return exitOK
+	return benchmark(ctx, opts, slog.New(slog.NewTextHandler(stderr, nil)), stdout)
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("enginebench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.IntVar(&o.requests, "n", 200000, "requests per redis-benchmark run (-n)")
 	fs.IntVar(&o.clients, "c", 50, "parallel connections per run (-c)")
 	fs.IntVar(&o.rounds, "rounds", 3, "alternating rounds; the table shows the median")
@@ -113,35 +89,40 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.settle, "settle", 2*time.Second, "wait after loading before reading RSS again")
 	fs.BoolVar(&o.tls, "tls", false, "throughput over TLS: both servers TLS-only (port 0, tls-port) with a generated CA, redis-benchmark --tls; implies -memory=false")
 	fs.StringVar(&o.markdown, "markdown", "", "also write the result as markdown to this file (between enginebench markers if it has them)")
-	if err := fs.Parse(args); err != nil {
+	if err := bench.ParseFlags(fs, args, stderr); err != nil {
 		return o, err
 	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	if err := o.check(*pipelines, *tests); err != nil {
+		return o, &bench.UsageError{Err: err}
 	}
+	return o, nil
+}
+
+// check completes o from the -pipelines and -tests lists and checks it.
+func (o *options) check(pipelines, tests string) error {
 	if o.tls {
 		o.memory = false
 	}
 	var err error
-	if o.pipelines, err = parsePipelines(*pipelines); err != nil {
-		return o, err
+	if o.pipelines, err = parsePipelines(pipelines); err != nil {
+		return err
 	}
-	if o.tests, err = parseTests(*tests); err != nil {
-		return o, err
+	if o.tests, err = parseTests(tests); err != nil {
+		return err
 	}
 	switch {
 	case o.requests < 1 || o.clients < 1 || o.rounds < 1:
-		return o, fmt.Errorf("-n, -c and -rounds must be at least 1")
+		return fmt.Errorf("-n, -c and -rounds must be at least 1")
 	case o.keys < 1 || o.keys > maxKeys:
-		return o, fmt.Errorf("-keys must be between 1 and %d", maxKeys)
+		return fmt.Errorf("-keys must be between 1 and %d", maxKeys)
 	case o.valueSize < 1 || o.valueSize > 1<<20:
-		return o, fmt.Errorf("-value-size must be between 1 and %d", 1<<20)
+		return fmt.Errorf("-value-size must be between 1 and %d", 1<<20)
 	case o.runTimeout <= 0 || o.readyTimeout <= 0 || o.buildTimeout <= 0 || o.settle < 0:
-		return o, fmt.Errorf("timeouts must be positive")
+		return fmt.Errorf("timeouts must be positive")
 	case !o.throughput && !o.memory:
-		return o, fmt.Errorf("nothing to do: -throughput=false and -memory=false")
+		return fmt.Errorf("nothing to do: -throughput=false and -memory=false")
 	}
-	return o, nil
+	return nil
 }
 
 func parsePipelines(s string) ([]int, error) {
@@ -234,14 +215,12 @@ func benchmark(ctx context.Context, o options, log *slog.Logger, stdout io.Write
 	}
 	defer os.RemoveAll(dir)
 
-	engineBin, engineDesc := o.engineBin, o.engineBin
-	if engineBin == "" {
-		engineBin = filepath.Join(dir, "hactl-engine")
+	if o.engineBin == "" {
 		log.Info("building engine", "pkg", o.enginePkg)
-		if err := bench.BuildEngine(ctx, ".", o.enginePkg, engineBin, o.buildTimeout); err != nil {
-			return err
-		}
-		engineDesc = fmt.Sprintf("go build %s at %s", o.enginePkg, bench.GitRevision(ctx, "."))
+	}
+	engineBin, engineDesc, err := bench.Engine(ctx, dir, o.engineBin, o.enginePkg, o.buildTimeout)
+	if err != nil {
+		return err
 	}
 	redis := &target{name: "redis", bin: o.redisServer}
 	engine := &target{name: "hactl", bin: engineBin}
@@ -276,7 +255,11 @@ func benchmark(ctx context.Context, o options, log *slog.Logger, stdout io.Write
 		return fmt.Errorf("write report: %w", err)
 	}
 	if o.markdown != "" {
-		return writeMarkdown(o.markdown, rep)
+		var b strings.Builder
+		if err := bench.RenderMarkdown(&b, rep); err != nil {
+			return fmt.Errorf("render markdown: %w", err)
+		}
+		return bench.WriteRegion(o.markdown, b.String())
 	}
 	return nil
 }
@@ -391,29 +374,4 @@ func rss(t *target, s *bench.MemorySample) int64 {
 		return -1
 	}
 	return n
-}
-
-// writeMarkdown writes the report into path between the enginebench
-// markers when the file has them, or as the whole file when it does not
-// exist. A file without markers is left alone.
-func writeMarkdown(path string, rep *bench.Report) error {
-	var b strings.Builder
-	if err := bench.RenderMarkdown(&b, rep); err != nil {
-		return fmt.Errorf("render markdown: %w", err)
-	}
-	body := b.String()
-	old, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return fmt.Errorf("write markdown: %w", err)
-	default:
-		if body, err = bench.ReplaceRegion(string(old), body); err != nil {
-			return fmt.Errorf("write markdown %s: %w", path, err)
-		}
-	}
-	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-		return fmt.Errorf("write markdown: %w", err)
-	}
-	return nil
 }

@@ -23,67 +23,37 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hactl/hactl/bench"
 )
 
 type options struct {
-	keys        int
-	valueSize   int
-	loopSets    int
-	requests    int
-	clients     int
-	rounds      int
-	redisServer string
-	redisBench  string
-	engineBin   string
-	markdown    string
-	skipAOF     bool
+	bench.Flags
+	loopSets int
+	skipAOF  bool
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdout)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
-	}
-	if err != nil {
-		slog.Error("persistbench failed", "err", err)
-		os.Exit(1)
-	}
-}
+func main() { bench.Main("persistbench", run) }
 
-func parseFlags(args []string) (options, error) {
+func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("persistbench", flag.ContinueOnError)
-	fs.IntVar(&o.keys, "keys", 1_000_000, "string keys in the dataset")
-	fs.IntVar(&o.valueSize, "value-size", 10, "bytes per value")
+	o.Register(fs, "string keys in the dataset")
 	fs.IntVar(&o.loopSets, "loop-sets", 200_000, "bound on the SETs of one latency loop")
-	fs.IntVar(&o.requests, "requests", 200_000, "redis-benchmark -n for the AOF throughput")
-	fs.IntVar(&o.clients, "clients", 50, "redis-benchmark -c")
-	fs.IntVar(&o.rounds, "rounds", 3, "redis-benchmark runs per server and pipeline (median kept)")
-	fs.StringVar(&o.redisServer, "redis-server", "/usr/bin/redis-server", "reference server")
-	fs.StringVar(&o.redisBench, "redis-benchmark", "/usr/bin/redis-benchmark", "redis-benchmark binary")
-	fs.StringVar(&o.engineBin, "engine", "", "prebuilt hactl-engine (default: go build ./cmd/hactl-engine)")
-	fs.StringVar(&o.markdown, "markdown", "", "markdown file whose enginebench region receives the tables")
 	fs.BoolVar(&o.skipAOF, "skip-aof", false, "skip the AOF throughput measurement")
-	if err := fs.Parse(args); err != nil {
+	if err := bench.ParseFlags(fs, args, stderr); err != nil {
 		return o, err
 	}
-	if o.keys <= 0 || o.loopSets <= 0 || o.requests <= 0 || o.rounds <= 0 {
-		return o, errors.New("-keys, -loop-sets, -requests and -rounds must be positive")
+	if o.loopSets <= 0 {
+		return o, &bench.UsageError{Err: errors.New("-loop-sets must be positive")}
 	}
-	return o, nil
+	return o, o.Check()
 }
 
-func run(ctx context.Context, args []string, out io.Writer) error {
-	o, err := parseFlags(args)
+func run(ctx context.Context, args []string, out, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
 	}
@@ -92,22 +62,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("work dir: %w", err)
 	}
 	defer os.RemoveAll(work)
-	engineDesc := o.engineBin
-	if o.engineBin == "" {
-		o.engineBin = filepath.Join(work, "hactl-engine")
-		if err := bench.BuildEngine(ctx, ".", "./cmd/hactl-engine", o.engineBin, 5*time.Minute); err != nil {
-			return err
-		}
-		engineDesc = "go build ./cmd/hactl-engine at " + bench.GitRevision(ctx, ".")
+	var engineDesc string
+	if o.Engine, engineDesc, err = bench.Engine(ctx, work, o.Engine, "./cmd/hactl-engine", 5*time.Minute); err != nil {
+		return err
 	}
-	rep := &report{opts: o, machine: bench.DescribeMachine(ctx, o.redisServer, engineDesc)}
+	rep := &report{opts: o, machine: bench.DescribeMachine(ctx, o.RedisServer, engineDesc)}
 	rep.machine.LoadStart = bench.LoadAverage()
 	sides := []struct {
 		name, bin string
 		res       *sideResult
-	}{{"redis", o.redisServer, &rep.redis}, {"hactl", o.engineBin, &rep.engine}}
+	}{{"redis", o.RedisServer, &rep.redis}, {"hactl", o.Engine, &rep.engine}}
 	for _, s := range sides {
-		slog.Info("snapshot measurements", "server", s.name, "keys", o.keys)
+		slog.Info("snapshot measurements", "server", s.name, "keys", o.Keys)
 		if err := measureSnapshot(ctx, o, s.name, s.bin, work, s.res); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
@@ -135,21 +101,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if _, err := io.WriteString(out, rep.text()); err != nil {
 		return err
 	}
-	if o.markdown == "" {
+	if o.Markdown == "" {
 		return nil
 	}
-	doc, err := os.ReadFile(o.markdown)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", o.markdown, err)
-	}
-	updated, err := bench.ReplaceRegion(string(doc), rep.markdown())
-	if err != nil {
-		return fmt.Errorf("%s: %w", o.markdown, err)
-	}
-	if err := os.WriteFile(o.markdown, []byte(updated), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", o.markdown, err)
-	}
-	return nil
+	return bench.WriteRegion(o.Markdown, rep.markdown())
 }
 
 // infoInt reads an integer field of INFO persistence (or stats).

@@ -92,7 +92,7 @@ func measureSnapshot(ctx context.Context, o options, name, bin, work string, res
 	if err := p.Start(ctx); err != nil {
 		return err
 	}
-	if _, err := bench.LoadKeys(ctx, p.Addr(), o.keys, o.valueSize); err != nil {
+	if _, err := bench.LoadKeys(ctx, p.Addr(), o.Keys, o.ValueSize); err != nil {
 		return err
 	}
 	var saves []float64
@@ -114,7 +114,7 @@ func measureSnapshot(ctx context.Context, o options, name, bin, work string, res
 	}
 	var loads []float64
 	for range repeats {
-		d, err := restart(ctx, p, o.keys)
+		d, err := restart(ctx, p, o.Keys)
 		if err != nil {
 			return err
 		}
@@ -179,7 +179,7 @@ func measureBgsave(ctx context.Context, o options, name, addr string, res *sideR
 		}
 		pollErr <- fmt.Errorf("bgsave still running after %v", loopTimeout)
 	}()
-	during, err := setLoop(ctx, addr, o.keys, o.loopSets, done.Load)
+	during, err := setLoop(ctx, addr, o.Keys, o.loopSets, done.Load)
 	if err != nil {
 		return err
 	}
@@ -190,7 +190,7 @@ func measureBgsave(ctx context.Context, o options, name, addr string, res *sideR
 		return err
 	}
 	res.during = during
-	res.baseline, err = setLoop(ctx, addr, o.keys, max(during.sets, 1000), func() bool { return false })
+	res.baseline, err = setLoop(ctx, addr, o.Keys, max(during.sets, 1000), func() bool { return false })
 	if err != nil {
 		return err
 	}
@@ -218,9 +218,9 @@ func measureAOF(ctx context.Context, o options, name, bin, work string, pipeline
 		return bench.Measurement{}, err
 	}
 	var ms []bench.Measurement
-	for range o.rounds {
-		m, err := bench.RunBenchmark(ctx, bench.BenchmarkSpec{Bin: o.redisBench, Addr: p.Addr(), Test: "SET",
-			Requests: o.requests, Clients: o.clients, Pipeline: pipeline, Timeout: 5 * time.Minute})
+	for range o.Rounds {
+		m, err := bench.RunBenchmark(ctx, bench.BenchmarkSpec{Bin: o.RedisBenchmark, Addr: p.Addr(), Test: "SET",
+			Requests: o.Requests, Clients: o.Clients, Pipeline: pipeline, Timeout: 5 * time.Minute})
 		if err != nil {
 			return bench.Measurement{}, err
 		}

@@ -52,7 +52,7 @@ func (r *report) tables() (header []string, tabs [][][]string) {
 		fmt.Sprintf("Date %s; %d CPUs (%s); %s; redis-server %s; hactl-engine: %s.",
 			m.Date.Format(time.RFC3339), m.CPUs, m.CPUModel, m.GoVersion, m.RedisVersion, m.Engine),
 		fmt.Sprintf("Load average before %s, after %s.", m.LoadStart, m.LoadEnd),
-		fmt.Sprintf("Dataset: %d string keys of %d bytes (`bench.LoadKeys`), `--save \"\" --appendonly no`; SAVE and load time are the median of 3.", r.opts.keys, r.opts.valueSize),
+		fmt.Sprintf("Dataset: %d string keys of %d bytes (`bench.LoadKeys`), `--save \"\" --appendonly no`; SAVE and load time are the median of 3.", r.opts.Keys, r.opts.ValueSize),
 	}
 	re, en := &r.redis, &r.engine
 	f := func(d time.Duration) float64 { return float64(d) }
@@ -79,7 +79,7 @@ func (r *report) tables() (header []string, tabs [][][]string) {
 		aof := [][]string{{"SET, appendonly yes, everysec", "redis-server rps", "hactl-engine rps", "ratio", "target", "verdict"}}
 		for _, a := range r.aof {
 			aof = append(aof, []string{
-				fmt.Sprintf("-P %d (-c %d -n %d, median of %d)", a.pipeline, r.opts.clients, r.opts.requests, r.opts.rounds),
+				fmt.Sprintf("-P %d (-c %d -n %d, median of %d)", a.pipeline, r.opts.Clients, r.opts.Requests, r.opts.Rounds),
 				rps(a.redis), rps(a.engine), ratio(a.engine.RPS, a.redis.RPS), "≥ 0.9", verdict(a.engine.RPS, a.redis.RPS, 0.9, false),
 			})
 		}

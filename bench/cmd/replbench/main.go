@@ -24,61 +24,35 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hactl/hactl/bench"
-	"github.com/hactl/hactl/engine/repltest"
 )
 
 type options struct {
-	keys, valueSize       int
-	requests, clients     int
-	rounds, latencyOps    int
-	redisServer, redisBen string
-	engineBin, markdown   string
+	bench.Flags
+	latencyOps int
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdout)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
-	}
-	if err != nil {
-		slog.Error("replbench failed", "err", err)
-		os.Exit(1)
-	}
-}
+func main() { bench.Main("replbench", run) }
 
-func parseFlags(args []string) (options, error) {
+func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("replbench", flag.ContinueOnError)
-	fs.IntVar(&o.keys, "keys", 1_000_000, "string keys of the full resync dataset")
-	fs.IntVar(&o.valueSize, "value-size", 10, "bytes per value")
-	fs.IntVar(&o.requests, "requests", 200_000, "redis-benchmark -n")
-	fs.IntVar(&o.clients, "clients", 50, "redis-benchmark -c")
-	fs.IntVar(&o.rounds, "rounds", 3, "runs per measurement (median kept)")
+	o.Register(fs, "string keys of the full resync dataset")
 	fs.IntVar(&o.latencyOps, "latency-ops", 20_000, "SETs per latency loop (bounded)")
-	fs.StringVar(&o.redisServer, "redis-server", repltest.RedisServerPath, "reference server")
-	fs.StringVar(&o.redisBen, "redis-benchmark", "/usr/bin/redis-benchmark", "redis-benchmark binary")
-	fs.StringVar(&o.engineBin, "engine", "", "prebuilt hactl-engine (default: go build ./cmd/hactl-engine)")
-	fs.StringVar(&o.markdown, "markdown", "", "markdown file whose enginebench region receives the tables")
-	if err := fs.Parse(args); err != nil {
+	if err := bench.ParseFlags(fs, args, stderr); err != nil {
 		return o, err
 	}
-	if o.keys <= 0 || o.requests <= 0 || o.rounds <= 0 || o.latencyOps <= 0 || o.latencyOps > 1_000_000 {
-		return o, errors.New("-keys, -requests, -rounds must be positive and -latency-ops in 1..1000000")
+	if o.latencyOps <= 0 || o.latencyOps > 1_000_000 {
+		return o, &bench.UsageError{Err: errors.New("-latency-ops must be in 1..1000000")}
 	}
-	return o, nil
+	return o, o.Check()
 }
 
-func run(ctx context.Context, args []string, out io.Writer) error {
-	o, err := parseFlags(args)
+func run(ctx context.Context, args []string, out, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
 	}
@@ -87,17 +61,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("work dir: %w", err)
 	}
 	defer os.RemoveAll(work)
-	engine := o.engineBin
-	if engine == "" {
-		engine = filepath.Join(work, "hactl-engine")
-		if err := bench.BuildEngine(ctx, ".", "./cmd/hactl-engine", engine, 5*time.Minute); err != nil {
-			return err
-		}
+	engine, engineDesc, err := bench.Engine(ctx, work, o.Engine, "./cmd/hactl-engine", 5*time.Minute)
+	if err != nil {
+		return err
 	}
-	m := &meter{o: o, work: work, bins: map[string]string{"redis": o.redisServer, "hactl": engine}}
-	r := &report{machine: bench.DescribeMachine(ctx, o.redisServer, engine), opts: o}
+	m := &meter{o: o, work: work, bins: map[string]string{"redis": o.RedisServer, "hactl": engine}}
+	r := &report{machine: bench.DescribeMachine(ctx, o.RedisServer, engineDesc), opts: o}
 	r.machine.LoadStart = bench.LoadAverage()
-	slog.Info("full resync", "keys", o.keys)
+	slog.Info("full resync", "keys", o.Keys)
 	if r.resync, err = m.fullResyncs(ctx); err != nil {
 		return err
 	}
@@ -114,16 +85,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if _, err := io.WriteString(out, r.render(false)); err != nil {
 		return err
 	}
-	if o.markdown == "" {
+	if o.Markdown == "" {
 		return nil
 	}
-	doc, err := os.ReadFile(o.markdown)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", o.markdown, err)
-	}
-	body, err := bench.ReplaceRegion(string(doc), "\n"+strings.TrimSpace(r.render(true))+"\n")
-	if err != nil {
-		return fmt.Errorf("%s: %w", o.markdown, err)
-	}
-	return os.WriteFile(o.markdown, []byte(body), 0o644)
+	return bench.WriteRegion(o.Markdown, "\n"+strings.TrimSpace(r.render(true))+"\n")
 }

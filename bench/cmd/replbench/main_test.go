@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-latency-ops", "2000000"}, false},
 		{[]string{"-rounds", "1", "-requests", "1000"}, true},
 	} {
-		if _, err := parseFlags(tc.args); (err == nil) != tc.ok {
+		if _, err := parseFlags(tc.args, io.Discard); (err == nil) != tc.ok {
 			t.Errorf("parseFlags(%q) = %v, want ok %v", tc.args, err, tc.ok)
 		}
 	}
@@ -26,7 +27,7 @@ func TestParseFlags(t *testing.T) {
 
 func TestRenderMarkdown(t *testing.T) {
 	r := &report{
-		opts: options{keys: 1000, valueSize: 10, requests: 100, clients: 5, rounds: 1, latencyOps: 10},
+		opts: options{Flags: bench.Flags{Keys: 1000, ValueSize: 10, Requests: 100, Clients: 5, Rounds: 1}, latencyOps: 10},
 		resync: []resyncRow{{mode: "disk", server: "redis", median: time.Second},
 			{mode: "disk", server: "hactl", median: 500 * time.Millisecond}},
 		throughput: []throughputRow{{test: "SET", pipeline: 16, ms: map[string]bench.Measurement{

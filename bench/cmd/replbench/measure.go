@@ -45,7 +45,7 @@ type resyncRow struct {
 	all    []time.Duration
 }
 
-// fullResyncs loads o.keys keys in a master of each server, then times
+// fullResyncs loads o.Keys keys in a master of each server, then times
 // fresh replicas syncing from it, disk-based then diskless.
 func (m *meter) fullResyncs(ctx context.Context) ([]resyncRow, error) {
 	var rows []resyncRow
@@ -54,12 +54,12 @@ func (m *meter) fullResyncs(ctx context.Context) ([]resyncRow, error) {
 		if err != nil {
 			return nil, err
 		}
-		took, err := bench.LoadKeys(ctx, master.Addr(), m.o.keys, m.o.valueSize)
+		took, err := bench.LoadKeys(ctx, master.Addr(), m.o.Keys, m.o.ValueSize)
 		if err != nil {
 			master.Kill()
 			return nil, err
 		}
-		slog.Info("dataset loaded", "server", server, "keys", m.o.keys, "took", took.Round(time.Millisecond))
+		slog.Info("dataset loaded", "server", server, "keys", m.o.Keys, "took", took.Round(time.Millisecond))
 		for _, mode := range []string{"disk", "diskless"} {
 			row, err := m.resyncs(ctx, server, master, mode)
 			if err != nil {
@@ -79,7 +79,7 @@ func (m *meter) resyncs(ctx context.Context, server string, master *repltest.Nod
 	if _, err := master.Do(ctx, "CONFIG", "SET", "repl-diskless-sync", diskless); err != nil {
 		return row, err
 	}
-	for round := range m.o.rounds {
+	for round := range m.o.Rounds {
 		r, err := m.start(ctx, server, "replica")
 		if err != nil {
 			return row, err
@@ -165,10 +165,10 @@ func (m *meter) throughputs(ctx context.Context) ([]throughputRow, error) {
 	for _, test := range []string{"SET", "GET"} {
 		for _, p := range []int{1, 16} {
 			runs := map[string][]bench.Measurement{}
-			for range m.o.rounds {
+			for range m.o.Rounds {
 				for _, s := range servers {
-					ms, err := bench.RunBenchmark(ctx, bench.BenchmarkSpec{Bin: m.o.redisBen, Addr: tops[s].master.Addr(),
-						Test: test, Requests: m.o.requests, Clients: m.o.clients, Pipeline: p, Timeout: 5 * time.Minute})
+					ms, err := bench.RunBenchmark(ctx, bench.BenchmarkSpec{Bin: m.o.RedisBenchmark, Addr: tops[s].master.Addr(),
+						Test: test, Requests: m.o.Requests, Clients: m.o.Clients, Pipeline: p, Timeout: 5 * time.Minute})
 					if err != nil {
 						return nil, err
 					}

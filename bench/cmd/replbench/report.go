@@ -24,7 +24,7 @@ func (r *report) render(markdown bool) string {
 	fmt.Fprintf(&b, "Machine: %d CPUs, %s; %s; redis %s; engine %s; %s; load %s -> %s\n\n",
 		m.CPUs, m.CPUModel, m.GoVersion, m.RedisVersion, m.Engine, m.Date.UTC().Format(time.RFC3339), m.LoadStart, m.LoadEnd)
 	fmt.Fprintf(&b, "Full resync of %d keys (%d-byte values), REPLICAOF until link up and offsets equal, median of %d (hactl/redis: lower is better):\n\n",
-		r.opts.keys, r.opts.valueSize, r.opts.rounds)
+		r.opts.Keys, r.opts.ValueSize, r.opts.Rounds)
 	t := [][]string{{"mode", "redis", "hactl", "hactl/redis"}}
 	byMode := map[string]map[string]time.Duration{}
 	for _, row := range r.resync {
@@ -39,7 +39,7 @@ func (r *report) render(markdown bool) string {
 	}
 	writeTable(&b, t, markdown)
 	fmt.Fprintf(&b, "\nThroughput of a master with two replicas (redis-benchmark -n %d -c %d, median of %d; hactl/redis: higher is better):\n\n",
-		r.opts.requests, r.opts.clients, r.opts.rounds)
+		r.opts.Requests, r.opts.Clients, r.opts.Rounds)
 	t = [][]string{{"test", "pipeline", "redis rps", "hactl rps", "hactl/redis"}}
 	for _, row := range r.throughput {
 		red, eng := row.ms["redis"], row.ms["hactl"]
