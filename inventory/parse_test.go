@@ -311,7 +311,7 @@ secrets: {requirepass: {env: PW}}
 				`inv.yaml:12:69: security.acl.users[1].keys[0]: invalid pattern "a b" (hint: ACL patterns cannot contain spaces)`,
 				`inv.yaml:13:16: security.acl.users[2].name: duplicate user "app" (first at line 12) (hint: give each user a unique name)`,
 				`inv.yaml:15:25: security.acl.users[4].role: second replica user (first at line 14) (hint: keep one replica user)`,
-				`inv.yaml:16:25: security.acl.users[5].role: invalid value "boss" (hint: use one of: app, replica, sentinel)`,
+				`inv.yaml:16:25: security.acl.users[5].role: invalid value "boss" (hint: use one of: app, replica, sentinel, monitor)`,
 			},
 		},
 	}

@@ -24,9 +24,12 @@ const (
 	// RoleSentinelUser is the user sentinels authenticate with (sentinel
 	// auth-user): only what Sentinel needs.
 	RoleSentinelUser UserRole = "sentinel"
+	// RoleMonitor is the user HAProxy's health checks authenticate with
+	// on the engines: only what the checks send.
+	RoleMonitor UserRole = "monitor"
 )
 
-var userRoles = []string{string(RoleApp), string(RoleReplica), string(RoleSentinelUser)}
+var userRoles = []string{string(RoleApp), string(RoleReplica), string(RoleSentinelUser), string(RoleMonitor)}
 
 // ReplicaCommands are the rules of a replica user without commands:
 // what a replica sends to its master (Redis's ACL documentation).
@@ -38,6 +41,12 @@ var ReplicaCommands = []string{"+psync", "+replconf", "+ping"}
 var SentinelCommands = []string{"+multi", "+slaveof", "+replicaof", "+ping", "+exec", "+subscribe", "+config|rewrite",
 	"+role", "+publish", "+info", "+client|setname", "+client|kill", "+script|kill"}
 
+// MonitorCommands are the rules of a monitor user without commands:
+// exactly what HAProxy's engine checks send after AUTH (always allowed):
+// PING, INFO replication and QUIT (Redis 7.0 lets any user QUIT,
+// hactl-engine checks it like any command).
+var MonitorCommands = []string{"+ping", "+info", "+quit"}
+
 // StateDir is where hactl keeps what it generates for an inventory
 // (passwords, TLS material): .hactl beside the inventory file.
 func StateDir(inv *Inventory) string { return filepath.Join(filepath.Dir(inv.File), ".hactl") }
@@ -46,7 +55,7 @@ func StateDir(inv *Inventory) string { return filepath.Join(filepath.Dir(inv.Fil
 func TLSDir(inv *Inventory) string { return filepath.Join(StateDir(inv), "tls") }
 
 // User returns the ACL user with the given role; app users are many, so
-// ask for replica or sentinel.
+// ask for replica, sentinel or monitor.
 func (a ACL) User(r UserRole) (User, bool) {
 	for _, u := range a.Users {
 		if u.Role == r {
@@ -77,6 +86,8 @@ func (u User) Rules() []string {
 			cmds = ReplicaCommands
 		case RoleSentinelUser:
 			cmds = SentinelCommands
+		case RoleMonitor:
+			cmds = MonitorCommands
 		}
 	}
 	return append(out, cmds...)
@@ -95,7 +106,7 @@ func (p *parser) defaultUser(u *User, field string) {
 	}
 }
 
-// checkUsers reports a second replica or sentinel user.
+// checkUsers reports a second replica, sentinel or monitor user.
 func (p *parser) checkUsers() {
 	first := map[UserRole]int{}
 	for i, u := range p.inv.Security.ACL.Users {

@@ -16,6 +16,7 @@ func TestUserRolesAndGeneratedPasswords(t *testing.T) {
       - {name: app, keys: ["app:*"], commands: ["+@all", "-@dangerous"], password: {env: APP_PASS}}
       - {name: repl, role: replica}
       - {name: watch, role: sentinel}
+      - {name: hap, role: monitor}
 `
 	path := filepath.Join(dir, "inv.yaml")
 	inv, _, err := Parse(path, []byte(src))
@@ -31,6 +32,7 @@ func TestUserRolesAndGeneratedPasswords(t *testing.T) {
 		{RoleApp, "app", "~app:* +@all -@dangerous", false},
 		{RoleReplica, "repl", "+psync +replconf +ping", true},
 		{RoleSentinelUser, "watch", "&* " + strings.Join(SentinelCommands, " "), true},
+		{RoleMonitor, "hap", "+ping +info +quit", true},
 	} {
 		u, ok := inv.Security.ACL.User(tc.role)
 		if !ok || u.Name != tc.name {
@@ -52,7 +54,7 @@ func TestUserRolesAndGeneratedPasswords(t *testing.T) {
 		t.Fatalf("resolve before generation: %v", err)
 	}
 	made, err := GenerateSecrets(inv)
-	if err != nil || len(made) != 2 {
+	if err != nil || len(made) != 3 {
 		t.Fatalf("generate: %v %v", made, err)
 	}
 	for _, p := range made {

@@ -150,7 +150,7 @@ type view struct {
 	Sentinel         inventory.Sentinel
 	HAProxy          inventory.HAProxy
 	Secrets          *inventory.ResolvedSecrets
-	AuthHex          string
+	AuthHex          string // AUTH of HAProxy's engine checks, RESP in hex
 	Backends         []backend
 	Unit             unit
 	Sec              secView // TLS and ACL; zero when security is off
@@ -268,7 +268,6 @@ func newView(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params)
 		Sentinel:    inv.Sentinel,
 		HAProxy:     inv.HAProxy,
 		Secrets:     sec,
-		AuthHex:     hex.EncodeToString(respCommand("AUTH", sec.RequirePass)),
 	}
 	if initial, ok := inv.Host(inv.Master); ok && !v.Redis {
 		v.MonitorAddr = initial.AnnounceAddress()
@@ -281,6 +280,11 @@ func newView(inv *inventory.Inventory, sec *inventory.ResolvedSecrets, p Params)
 	if err := v.addSecurity(inv, sec, p.Root); err != nil {
 		return nil, err
 	}
+	auth := respCommand("AUTH", sec.RequirePass)
+	if v.Sec.CheckUser != "" {
+		auth = respCommand("AUTH", v.Sec.CheckUser, v.Sec.CheckPass)
+	}
+	v.AuthHex = hex.EncodeToString(auth)
 	for _, e := range inv.HostsWith(inventory.RoleEngine) {
 		v.Backends = append(v.Backends, backend{Name: e.Name, Address: e.AnnounceAddress()})
 		if !inventory.IsIP(e.AnnounceAddress()) {

@@ -55,6 +55,8 @@ type secView struct {
 	MasterPass  string             // masterauth
 	MonitorUser string             // sentinel auth-user; "" means the default user
 	MonitorPass string             // sentinel auth-pass
+	CheckUser   string             // user of HAProxy's engine checks; "" means the default user
+	CheckPass   string             // its password
 	Port        int                // engine plaintext port (0 when TLS only)
 	EnginePort  int                // port replicas, sentinels and HAProxy reach engines on
 	Material    *inventory.KeyPair // this host's pair; nil without TLS
@@ -106,6 +108,8 @@ func (v *view) addSecurity(inv *inventory.Inventory, sec *inventory.ResolvedSecr
 			s.MasterUser, s.MasterPass = u.Name, pw
 		case inventory.RoleSentinelUser:
 			s.MonitorUser, s.MonitorPass = u.Name, pw
+		case inventory.RoleMonitor:
+			s.CheckUser, s.CheckPass = u.Name, pw
 		}
 	}
 	return nil

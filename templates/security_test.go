@@ -2,6 +2,7 @@ package templates
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -17,7 +18,7 @@ import (
 )
 
 // securitySection is a TLS-only inventory with an application user, a
-// replica user and a sentinel user.
+// replica user, a sentinel user and the monitor user of HAProxy's checks.
 const securitySection = `
 security:
   tls: {enabled: true, plaintext: false, port: 6380}
@@ -26,9 +27,10 @@ security:
       - {name: app, keys: ["app:*"], commands: ["+@all", "-@dangerous"], password: {env: APP_PW}}
       - {name: repl, role: replica, password: {env: REPL_PW}}
       - {name: watcher, role: sentinel, password: {env: WATCH_PW}}
+      - {name: hap, role: monitor, password: {env: HAP_PW}}
 `
 
-var securityEnv = map[string]string{"APP_PW": "app-pw", "REPL_PW": "repl pw", "WATCH_PW": "watch-pw"}
+var securityEnv = map[string]string{"APP_PW": "app-pw", "REPL_PW": "repl pw", "WATCH_PW": "watch-pw", "HAP_PW": "hap-pw"}
 
 // secured loads the example inventory with securitySection, edited, and
 // TLS material from mat (fake PEM when nil).
@@ -97,6 +99,13 @@ func TestRenderSecurityGolden(t *testing.T) {
 			for _, f := range files {
 				if f.Mode != 0o600 && strings.Contains(f.Path, "/tls/") {
 					t.Errorf("%s mode %o", f.Path, f.Mode)
+				}
+			}
+			// With a monitor user the checks never carry the default
+			// user's password (hex-encoded in send-binary).
+			for _, f := range files {
+				if strings.HasSuffix(f.Path, HAProxyConfig) && strings.Contains(string(f.Content), hex.EncodeToString([]byte(sec.RequirePass))) {
+					t.Errorf("haproxy.cfg holds requirepass although security.acl has a monitor user")
 				}
 			}
 			for _, pw := range securityEnv {
@@ -232,6 +241,14 @@ func TestSecureConfigsRunOnRedis(t *testing.T) {
 				{"replica user GET", "repl", "repl pw", []string{"GET", "app:1"}, "NOPERM"},
 				{"sentinel user INFO", "watcher", "watch-pw", []string{"ROLE"}, "master"},
 				{"sentinel user FLUSHALL", "watcher", "watch-pw", []string{"FLUSHALL"}, "NOPERM"},
+				// The monitor user may send what HAProxy's checks send, nothing else.
+				{"monitor user PING", "hap", "hap-pw", []string{"PING"}, "PONG"},
+				{"monitor user INFO", "hap", "hap-pw", []string{"INFO", "replication"}, "role:master"},
+				{"monitor user QUIT", "hap", "hap-pw", []string{"QUIT"}, "OK"},
+				{"monitor user GET", "hap", "hap-pw", []string{"GET", "app:1"}, "NOPERM"},
+				{"monitor user SET", "hap", "hap-pw", []string{"SET", "app:1", "v"}, "NOPERM"},
+				{"monitor user CONFIG", "hap", "hap-pw", []string{"CONFIG", "GET", "maxmemory"}, "NOPERM"},
+				{"monitor user FLUSHALL", "hap", "hap-pw", []string{"FLUSHALL"}, "NOPERM"},
 				{"wrong password", "app", "nope", []string{"PING"}, "WRONGPASS"},
 			} {
 				if got := rcli("127.0.0.81", tc.user, tc.pw, tc.args...); !strings.Contains(got, tc.want) {

@@ -61,8 +61,9 @@ secrets:
 `
 
 // labSecurity makes a lab TLS-only (engines on 16380, sentinels on their
-// port over TLS, client certificates required) with the role users, the
-// sentinels behind their own requirepass.
+// port over TLS, client certificates required) with the role users (HAProxy
+// checks the engines as the monitor user), the sentinels behind their own
+// requirepass.
 const labSecurity = `  sentinel_password: {env: LAB_SENTINEL_PASS}
 security:
   tls: {enabled: true, plaintext: false, port: 16380}
@@ -71,11 +72,13 @@ security:
       - {name: app, keys: ["via-*"], commands: ["+@all", "-@dangerous"], password: {env: LAB_APP_PASS}}
       - {name: replica, role: replica, password: {env: LAB_REPLICA_PASS}}
       - {name: sentinel, role: sentinel, password: {env: LAB_SENTINEL_USER_PASS}}
+      - {name: monitor, role: monitor, password: {env: LAB_MONITOR_PASS}}
 `
 
 // labEnv holds the lab's passwords (the inventories read them from env).
 var labEnv = map[string]string{"LAB_PASS": labPass, "LAB_SENTINEL_PASS": "lab-sentinel-pass",
-	"LAB_APP_PASS": "lab-app-pass", "LAB_REPLICA_PASS": "lab-replica-pass", "LAB_SENTINEL_USER_PASS": "lab-sentinel-user-pass"}
+	"LAB_APP_PASS": "lab-app-pass", "LAB_REPLICA_PASS": "lab-replica-pass", "LAB_SENTINEL_USER_PASS": "lab-sentinel-user-pass",
+	"LAB_MONITOR_PASS": "lab-monitor-pass"}
 
 var (
 	buildOnce sync.Once
