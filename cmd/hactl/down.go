@@ -45,18 +45,9 @@ the stack's outputs (nothing is changed) or vagrant ssh-config's. --destroy
 (provider pulumi) instead destroys the stack's machines, after asking (--yes
 does not ask); the services on them go with them.`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := checkOutput(opts.Output); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return downRun(c.Context(), opts)
-		},
+		RunE: runE(opts, &opts.Output, runF, downRun),
 	}
-	inventoryFlag(cmd, &opts.Inventory)
-	outputFlag(cmd, &opts.Output)
+	inventoryOutputFlags(cmd, &opts.Inventory, &opts.Output)
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the per-host plan and change nothing")
 	cmd.Flags().BoolVar(&opts.Purge, "purge", false, "also remove the data directories and the service user")
 	providerFlags(cmd, &opts.Provider, false)

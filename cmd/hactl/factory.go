@@ -51,6 +51,35 @@ func NewFactory() *Factory {
 	}
 }
 
+// runE is a command's RunE: it checks --output when the command has -o
+// (output not nil), then the command's own checks, then runs runF when a
+// test gave one, else run with the command's context.
+func runE[T any](opts *T, output *string, runF func(*T) error, run func(context.Context, *T) error,
+	checks ...func() error) func(*cobra.Command, []string) error {
+	return func(c *cobra.Command, _ []string) error {
+		if output != nil {
+			if err := checkOutput(*output); err != nil {
+				return err
+			}
+		}
+		for _, check := range checks {
+			if err := check(); err != nil {
+				return err
+			}
+		}
+		if runF != nil {
+			return runF(opts)
+		}
+		return run(c.Context(), opts)
+	}
+}
+
+// inventoryOutputFlags adds -i and -o table|json to a command.
+func inventoryOutputFlags(cmd *cobra.Command, inventory, output *string) {
+	inventoryFlag(cmd, inventory)
+	outputFlag(cmd, output)
+}
+
 // inventoryFlag adds -i to a command.
 func inventoryFlag(cmd *cobra.Command, p *string) {
 	cmd.Flags().StringVarP(p, "inventory", "i", "", "inventory file (default $HACTL_INVENTORY or ./inventory.yaml)")

@@ -65,21 +65,14 @@ the replica with the largest offset, and refuses a lagging --to without
 
 Exit codes: 0 done, 4 refused (nothing changed), 5 timed out, 1 error.`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			if err := checkOutput(opts.Output); err != nil {
-				return err
-			}
+		RunE: runE(opts, &opts.Output, runF, failoverRun, func() error {
 			if opts.Force && !opts.Manual && opts.To == "" {
 				return flagErrorf("--force needs --manual or --to")
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return failoverRun(opts)
-		},
+			return nil
+		}),
 	}
-	inventoryFlag(cmd, &opts.Inventory)
-	outputFlag(cmd, &opts.Output)
+	inventoryOutputFlags(cmd, &opts.Inventory, &opts.Output)
 	cmd.Flags().StringVar(&opts.To, "to", "", "replica to promote (planned switchover, no acknowledged write lost)")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 30*time.Second, "give up (exit 5) after this long")
 	cmd.Flags().BoolVar(&opts.Manual, "manual", false, "seed's manual procedure, for a set without running sentinels")
@@ -87,14 +80,14 @@ Exit codes: 0 done, 4 refused (nothing changed), 5 timed out, 1 error.`,
 	return cmd
 }
 
-func failoverRun(opts *FailoverOptions) error {
+func failoverRun(ctx context.Context, opts *FailoverOptions) error {
 	inv, sec, err := opts.f.load(opts.Inventory)
 	if err != nil {
 		return err
 	}
 	c := verify.FromInventory(inv, sec)
 	start := time.Now()
-	res, err := verify.Failover(context.Background(), c, verify.FailoverOptions{
+	res, err := verify.Failover(ctx, c, verify.FailoverOptions{
 		To: opts.To, Manual: opts.Manual, Force: opts.Force, Timeout: opts.Timeout,
 		EngineFailover: inv.Engine == inventory.EngineHactl,
 		Progress: func(s string) {
@@ -145,29 +138,20 @@ back: hactl verify reports it as split-brain) or replicates from another node.
 --master names the master when nothing else can (a set without sentinels with
 two engines claiming master).`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			if err := checkOutput(opts.Output); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return healRun(opts)
-		},
+		RunE: runE(opts, &opts.Output, runF, healRun),
 	}
-	inventoryFlag(cmd, &opts.Inventory)
-	outputFlag(cmd, &opts.Output)
+	inventoryOutputFlags(cmd, &opts.Inventory, &opts.Output)
 	cmd.Flags().StringVar(&opts.Master, "master", "", "the master to keep (default: the one the sentinels name)")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print what would be repointed, change nothing")
 	return cmd
 }
 
-func healRun(opts *HealOptions) error {
+func healRun(ctx context.Context, opts *HealOptions) error {
 	inv, sec, err := opts.f.load(opts.Inventory)
 	if err != nil {
 		return err
 	}
-	master, acts, err := verify.Heal(context.Background(), verify.FromInventory(inv, sec), opts.Master, opts.DryRun)
+	master, acts, err := verify.Heal(ctx, verify.FromInventory(inv, sec), opts.Master, opts.DryRun)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -27,18 +28,13 @@ func NewCmdInventoryCheck(f *Factory, runF func(*InventoryCheckOptions) error) *
 		Use:   "check",
 		Short: "Validate an inventory and its secrets, reporting every error with file:line:col",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return inventoryCheckRun(opts)
-		},
+		RunE:  runE(opts, nil, runF, inventoryCheckRun),
 	}
 	inventoryFlag(cmd, &opts.Inventory)
 	return cmd
 }
 
-func inventoryCheckRun(opts *InventoryCheckOptions) error {
+func inventoryCheckRun(_ context.Context, opts *InventoryCheckOptions) error {
 	inv, _, err := opts.f.loadFile(opts.Inventory)
 	if err != nil {
 		return err

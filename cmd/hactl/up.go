@@ -55,18 +55,9 @@ then waiting for their SSH port; --dry-run shows pulumi's preview instead) or
 reads vagrant ssh-config (vagrant up only with --vagrant-up), writes them into
 INVENTORY.hosts.yaml beside the inventory, and goes on with that file.`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := checkOutput(opts.Output); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return upRun(c.Context(), opts)
-		},
+		RunE: runE(opts, &opts.Output, runF, upRun),
 	}
-	inventoryFlag(cmd, &opts.Inventory)
-	outputFlag(cmd, &opts.Output)
+	inventoryOutputFlags(cmd, &opts.Inventory, &opts.Output)
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the per-host plan and change nothing")
 	cmd.Flags().DurationVar(&opts.Timeout, "wait", 30*time.Second, "how long a restarted service gets to answer")
 	cmd.Flags().BoolVar(&opts.SkipUnreachable, "skip-unreachable", false, "update the hosts that answer when some cannot be reached (exit 1 all the same)")

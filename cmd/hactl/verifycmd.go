@@ -31,30 +31,21 @@ settings, auth enforced), a write on the master read back from every replica,
 every sentinel (master named, flags, quorum, peers, replicas, CKQUORUM,
 agreement), split brain, and HAProxy routing. Exit code 3 when a check fails.`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			if err := checkOutput(opts.Output); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return verifyRun(opts)
-		},
+		RunE: runE(opts, &opts.Output, runF, verifyRun),
 	}
-	inventoryFlag(cmd, &opts.Inventory)
-	outputFlag(cmd, &opts.Output)
+	inventoryOutputFlags(cmd, &opts.Inventory, &opts.Output)
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 2*time.Second, "per request timeout")
 	return cmd
 }
 
-func verifyRun(opts *VerifyOptions) error {
+func verifyRun(ctx context.Context, opts *VerifyOptions) error {
 	inv, sec, err := opts.f.load(opts.Inventory)
 	if err != nil {
 		return err
 	}
 	c := verify.FromInventory(inv, sec)
 	c.Timeout = opts.Timeout
-	rep := verify.Run(context.Background(), c)
+	rep := verify.Run(ctx, c)
 	if err := printReport(opts.IO, opts.Output, rep); err != nil {
 		return err
 	}
@@ -105,28 +96,19 @@ func NewCmdStatus(f *Factory, runF func(*StatusOptions) error) *cobra.Command {
 		Use:   "status",
 		Short: "Show the live topology: master, replicas with offsets and lag, sentinels",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			if err := checkOutput(opts.Output); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return statusRun(opts)
-		},
+		RunE:  runE(opts, &opts.Output, runF, statusRun),
 	}
-	inventoryFlag(cmd, &opts.Inventory)
-	outputFlag(cmd, &opts.Output)
+	inventoryOutputFlags(cmd, &opts.Inventory, &opts.Output)
 	return cmd
 }
 
-func statusRun(opts *StatusOptions) error {
+func statusRun(ctx context.Context, opts *StatusOptions) error {
 	inv, sec, err := opts.f.load(opts.Inventory)
 	if err != nil {
 		return err
 	}
 	c := verify.FromInventory(inv, sec)
-	t := verify.Status(context.Background(), c)
+	t := verify.Status(ctx, c)
 	if opts.Output == "json" {
 		return printJSON(opts.IO.Out, t)
 	}
