@@ -19,5 +19,6 @@
 //   - The commands' shared main (cli.go): Main and ExitCode (signals, exit
 //     codes 0/1/2), ParseFlags and UsageError, Flags (the flags persistbench
 //     and replbench share), Engine (the binary under test, built when not
-//     given) and WriteRegion (the markdown output).
+//     given) and WriteRegion (the markdown output); WriteTable (table.go)
+//     pads their tables as text or markdown.
 package bench

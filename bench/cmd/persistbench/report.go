@@ -95,48 +95,22 @@ func rps(m bench.Measurement) string {
 	return fmt.Sprintf("%.0f", m.RPS)
 }
 
-// start writes the header lines and returns the tables to render.
-func (r *report) start() (*strings.Builder, [][][]string) {
+// text renders the report for a terminal.
+func (r *report) text() string { return r.render(false) }
+
+// markdown renders the report as markdown tables.
+func (r *report) markdown() string { return r.render(true) }
+
+// render writes the header lines, then each table.
+func (r *report) render(markdown bool) string {
 	header, tabs := r.tables()
-	b := &strings.Builder{}
+	var b strings.Builder
 	for _, h := range header {
 		b.WriteString(h + "\n")
 	}
-	return b, tabs
-}
-
-// text renders the report for a terminal.
-func (r *report) text() string {
-	b, tabs := r.start()
 	for _, t := range tabs {
 		b.WriteString("\n")
-		widths := make([]int, len(t[0]))
-		for _, row := range t {
-			for i, c := range row {
-				widths[i] = max(widths[i], len([]rune(c)))
-			}
-		}
-		for _, row := range t {
-			for i, c := range row {
-				fmt.Fprintf(b, "%-*s  ", widths[i], c)
-			}
-			b.WriteString("\n")
-		}
-	}
-	return b.String()
-}
-
-// markdown renders the report as markdown tables.
-func (r *report) markdown() string {
-	b, tabs := r.start()
-	for _, t := range tabs {
-		b.WriteString("\n")
-		for i, row := range t {
-			b.WriteString("| " + strings.Join(row, " | ") + " |\n")
-			if i == 0 {
-				b.WriteString(strings.Repeat("|---", len(row)) + "|\n")
-			}
-		}
+		bench.WriteTable(&b, t, markdown)
 	}
 	return b.String()
 }

@@ -37,7 +37,7 @@ func (r *report) render(markdown bool) string {
 		red, eng := byMode[mode]["redis"], byMode[mode]["hactl"]
 		t = append(t, []string{modeName(mode), secs(red), secs(eng), ratio(float64(eng), float64(red))})
 	}
-	writeTable(&b, t, markdown)
+	bench.WriteTable(&b, t, markdown)
 	fmt.Fprintf(&b, "\nThroughput of a master with two replicas (redis-benchmark -n %d -c %d, median of %d; hactl/redis: higher is better):\n\n",
 		r.opts.Requests, r.opts.Clients, r.opts.Rounds)
 	t = [][]string{{"test", "pipeline", "redis rps", "hactl rps", "hactl/redis"}}
@@ -45,13 +45,13 @@ func (r *report) render(markdown bool) string {
 		red, eng := row.ms["redis"], row.ms["hactl"]
 		t = append(t, []string{row.test, fmt.Sprint(row.pipeline), rps(red), rps(eng), ratio(eng.RPS, red.RPS)})
 	}
-	writeTable(&b, t, markdown)
+	bench.WriteTable(&b, t, markdown)
 	fmt.Fprintf(&b, "\nLatency of one client's SETs on a master with two replicas (%d sequential writes):\n\n", r.opts.latencyOps)
 	t = [][]string{{"server", "mode", "p50", "p99"}}
 	for _, row := range r.latency {
 		t = append(t, []string{row.server, row.mode, micros(row.p50), micros(row.p99)})
 	}
-	writeTable(&b, t, markdown)
+	bench.WriteTable(&b, t, markdown)
 	return b.String()
 }
 
@@ -78,33 +78,4 @@ func ratio(a, b float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2f", a/b)
-}
-
-func writeTable(b *strings.Builder, rows [][]string, markdown bool) {
-	widths := make([]int, len(rows[0]))
-	for _, r := range rows {
-		for i, c := range r {
-			widths[i] = max(widths[i], len([]rune(c)))
-		}
-	}
-	for n, r := range rows {
-		for i, c := range r {
-			pad := strings.Repeat(" ", widths[i]-len([]rune(c)))
-			if markdown {
-				fmt.Fprintf(b, "| %s%s ", c, pad)
-			} else {
-				fmt.Fprintf(b, "%s%s  ", c, pad)
-			}
-		}
-		if markdown {
-			b.WriteString("|")
-		}
-		b.WriteString("\n")
-		if markdown && n == 0 {
-			for i := range r {
-				fmt.Fprintf(b, "|%s", strings.Repeat("-", widths[i]+2))
-			}
-			b.WriteString("|\n")
-		}
-	}
 }
