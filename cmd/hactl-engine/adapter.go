@@ -50,11 +50,24 @@ func (e *engineConfig) Settings() server.Settings {
 		ZsetMaxListpackEntries: c.ZsetMaxListpackEntries,
 		ZsetMaxListpackValue:   c.ZsetMaxListpackValue,
 		ACLFile:                c.ACLFile,
-		ACLLogMaxLen:           c.ACLLogMaxLen,
+		ACLLogMaxLen:           aclLogMaxLen(c.ACLLogMaxLen),
 		Users:                  c.Users,
 		IOModel:                c.IOModel,
 	}
 }
+
+// aclLogMaxLen maps acllog-max-len onto Settings, where 0 means the
+// default: acllog-max-len 0 becomes server.ACLLogNone.
+func aclLogMaxLen(n int) int {
+	if n == 0 {
+		return server.ACLLogNone
+	}
+	return n
+}
+
+// SetChangeHook implements server.ChangeHooker with engine/config's
+// OnChange: the server binds a new port inside CONFIG SET.
+func (e *engineConfig) SetChangeHook(hook func(name string) error) { e.cfg.OnChange = hook }
 
 func (e *engineConfig) Get(patterns ...string) [][2]string {
 	kvs := e.cfg.Get(patterns...)

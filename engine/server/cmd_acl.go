@@ -495,9 +495,7 @@ func (s *Server) initACL() error {
 	s.acl = acl.NewStore(cat, s.clock)
 	s.acl.SetRequirePass(s.set.RequirePass)
 	s.aclPass = s.set.RequirePass
-	if s.set.ACLLogMaxLen > 0 {
-		s.acl.LogMaxLen = s.set.ACLLogMaxLen
-	}
+	s.acl.LogMaxLen = s.set.aclLogMaxLen()
 	switch {
 	case len(s.set.Users) > 0 && s.set.ACLFile != "":
 		return errors.New("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.")
@@ -518,15 +516,24 @@ func (s *Server) initACL() error {
 	return nil
 }
 
-// syncRequirePass applies a changed requirepass (CONFIG SET) to the
-// default user.
+// aclLogMaxLen is acllog-max-len (see Settings.ACLLogMaxLen).
+func (set *Settings) aclLogMaxLen() int {
+	switch {
+	case set.ACLLogMaxLen == 0:
+		return acl.DefaultLogMaxLen
+	case set.ACLLogMaxLen < 0:
+		return 0
+	}
+	return set.ACLLogMaxLen
+}
+
+// syncRequirePass applies a changed requirepass and acllog-max-len
+// (CONFIG SET) to the ACL store.
 func (s *Server) syncRequirePass() {
 	if s.acl == nil {
 		return
 	}
-	if s.set.ACLLogMaxLen > 0 {
-		s.acl.LogMaxLen = s.set.ACLLogMaxLen // acllog-max-len
-	}
+	s.acl.LogMaxLen = s.set.aclLogMaxLen()
 	if s.aclPass == s.set.RequirePass {
 		return
 	}

@@ -266,10 +266,12 @@ func cmdConfigSet(c *Client, args [][]byte) {
 	wasAOF := s.set.Persist.AppendOnly
 	changed, err := s.cfg.Set(pairs)
 	if err != nil {
+		s.dropStagedListeners()
 		c.replyError(err.Error())
 		return
 	}
 	s.applySettings(s.cfg.Settings())
+	s.commitListeners()
 	if name := tlsReloadTrigger(pairs, changed); name != "" && s.set.TLS.Port > 0 {
 		if err := s.ReloadTLS(); err != nil {
 			c.replyError("ERR CONFIG SET failed (possibly related to argument '" + name + "') - " + err.Error())
@@ -460,7 +462,9 @@ var volatileTLSFiles = map[string]bool{
 // (pairs are the command's name/value arguments). "" means none.
 func tlsReloadTrigger(pairs, changed []string) string {
 	for _, name := range changed {
-		if strings.HasPrefix(name, "tls-") {
+		// tls-port only loads the files when none are loaded (applyChange),
+		// as Redis's applyTLSPort does.
+		if strings.HasPrefix(name, "tls-") && name != "tls-port" {
 			return name
 		}
 	}

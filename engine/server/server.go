@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -72,7 +73,9 @@ type Settings struct {
 	// TLS holds the TLS directives.
 	TLS TLSSettings
 	// ACLFile is aclfile; Users holds the config file's user directives
-	// (the arguments after "user"); ACLLogMaxLen is acl-log-max-len.
+	// (the arguments after "user"); ACLLogMaxLen is acllog-max-len, 0
+	// meaning the default (128) so that a zero Settings works, ACLLogNone
+	// meaning acllog-max-len 0 (no entry is kept).
 	ACLFile      string
 	Users        [][]string
 	ACLLogMaxLen int
@@ -81,6 +84,10 @@ type Settings struct {
 	// loop, see eventloop_linux.go).
 	IOModel string
 }
+
+// ACLLogNone is the Settings.ACLLogMaxLen of acllog-max-len 0: the ACL LOG
+// keeps no entry.
+const ACLLogNone = -1
 
 // Config is what the server needs from the configuration subsystem:
 // settings plus CONFIG GET/SET/REWRITE. engine/config implements it.
@@ -92,6 +99,17 @@ type Config interface {
 	// the file (replicaof follows REPLICAOF, as in Redis: a node restarted
 	// after a failover comes back as a replica of the new master).
 	Rewrite(rt RuntimeState) error
+}
+
+// ChangeHooker is implemented by a Config whose Set calls back into the
+// server for each directive whose value changed, once every new value is
+// in place and before Set returns; an error from the hook makes Set restore
+// the old values, call the hook again for the directives already reported
+// and fail with the hook's text (engine/config's OnChange). The server
+// opens the listeners of a new port or tls-port there. Without it, CONFIG
+// SET of port and tls-port changes no listener.
+type ChangeHooker interface {
+	SetChangeHook(hook func(name string) error)
 }
 
 // RuntimeState is what CONFIG REWRITE persists beyond CONFIG SET values.
@@ -125,11 +143,9 @@ type Server struct {
 	repl     replState
 	pause    pauseState
 	tls      tlsState
-	// tlsAuthClients mirrors tls-auth-clients for handshakes (no lock).
-	tlsAuthClients atomic.Value
-	failover       failoverState
-	snapJob        *snapshotJob // the snapshot being written, if any
-	aofW           atomic.Pointer[aof.Writer]
+	failover failoverState
+	snapJob  *snapshotJob // the snapshot being written, if any
+	aofW     atomic.Pointer[aof.Writer]
 	// aofAlwaysFlag mirrors appendfsync always for lock-free readers.
 	aofAlwaysFlag atomic.Bool
 	watchers      map[dbKey][]*Client
@@ -150,7 +166,8 @@ type Server struct {
 
 	maxBulk      atomic.Int64 // copy of ProtoMaxBulkLen for the parsers
 	nextClientID atomic.Int64
-	listeners    []net.Listener
+	listeners    []net.Listener // open listeners; TLS ones are tlsListener
+	ports        [numListenerKinds]portState
 	loop         *eventLoop // nil unless hactl-io-model eventloop
 	runID        string
 	startTime    time.Time
@@ -216,6 +233,9 @@ func New(cfg Config, log *slog.Logger) *Server {
 	s.repl.replid2 = strings.Repeat("0", 40)
 	s.repl.secondOffset = -1
 	s.applySettings(cfg.Settings())
+	if h, ok := cfg.(ChangeHooker); ok {
+		h.SetChangeHook(s.applyChange)
+	}
 	if err := s.initACL(); err != nil {
 		s.initErr = fmt.Errorf("ACL: %w", err)
 	}
@@ -248,7 +268,6 @@ func (s *Server) applySettings(set Settings) {
 		set.TLS.AuthClients = "yes"
 	}
 	s.set = set
-	s.tlsAuthClients.Store(set.TLS.AuthClients)
 	s.maxBulk.Store(set.ProtoMaxBulkLen)
 	s.applyEvictionSettings()
 	s.aofAlwaysFlag.Store(strings.EqualFold(set.Persist.AppendFsync, "always"))
@@ -259,56 +278,221 @@ func (s *Server) applySettings(set Settings) {
 }
 
 // Listen opens the configured listeners. It fails, naming the address,
-// when any of them cannot be opened.
+// when any of them cannot be opened. Port 0 without a tls-port listens on
+// an ephemeral port (tests); with one, it means TLS only.
 func (s *Server) Listen(ctx context.Context) error {
 	if s.initErr != nil {
 		return s.initErr
 	}
-	binds := s.set.Bind
-	if len(binds) == 0 {
-		binds = []string{"*", "-::*"}
-	}
+	binds := bindAddrs(s.set)
 	if err := s.listenTLS(ctx, binds); err != nil {
 		s.closeListeners()
 		return err
 	}
+	s.ports[lnTLS].port = s.set.TLS.Port
+	s.ports[lnPlain].port = s.set.Port
 	if s.set.Port == 0 && s.set.TLS.Port > 0 {
 		return nil // port 0: TLS only
 	}
+	lns, err := s.openListeners(ctx, binds, s.set.Port, nil)
+	if err != nil {
+		s.closeListeners()
+		return err
+	}
+	s.listeners = append(s.listeners, lns...)
+	return nil
+}
+
+// bindAddrs is bind, or Redis's default "* -::*".
+func bindAddrs(set Settings) []string {
+	if len(set.Bind) == 0 {
+		return []string{"*", "-::*"}
+	}
+	return set.Bind
+}
+
+// Listener kinds: indexes of Server.ports.
+const (
+	lnPlain = iota
+	lnTLS
+	numListenerKinds
+)
+
+// tlsListener marks the TLS listeners in Server.listeners.
+type tlsListener struct{ net.Listener }
+
+func listenerKind(ln net.Listener) int {
+	if _, ok := ln.(tlsListener); ok {
+		return lnTLS
+	}
+	return lnPlain
+}
+
+// portState is the port of one kind of listener, and the listeners a
+// CONFIG SET in progress opened for a new one (Redis's changeListenPort,
+// made atomic: the new port is bound before the old one is closed, and
+// only once the whole CONFIG SET has succeeded).
+type portState struct {
+	port       int // the port the open listeners were asked for
+	staged     bool
+	stagedPort int
+	stagedLns  []net.Listener
+}
+
+// dropStaged closes the listeners staged for a new port.
+func (p *portState) dropStaged() {
+	for _, ln := range p.stagedLns {
+		ln.Close()
+	}
+	p.staged, p.stagedPort, p.stagedLns = false, 0, nil
+}
+
+// openListeners binds port on every bind address ("-" marks an optional
+// one), wrapping the listeners in TLS when cfg is not nil. On failure it
+// closes what it opened.
+func (s *Server) openListeners(ctx context.Context, binds []string, port int, cfg *tls.Config) ([]net.Listener, error) {
+	proto := "tcp"
+	if cfg != nil {
+		proto = "tls"
+	}
 	var lc net.ListenConfig
-	for _, b := range binds {
-		optional := false
-		if len(b) > 0 && b[0] == '-' {
-			optional, b = true, b[1:]
+	var lns []net.Listener
+	fail := func(err error) ([]net.Listener, error) {
+		for _, ln := range lns {
+			ln.Close()
 		}
-		host := b
-		network := "tcp"
+		return nil, fmt.Errorf("Failed listening on port %d (%s), aborting: %w", port, proto, err)
+	}
+	for _, b := range binds {
+		optional := strings.HasPrefix(b, "-")
+		b = strings.TrimPrefix(b, "-")
+		host, network := b, "tcp"
 		switch b {
 		case "*":
 			host, network = "0.0.0.0", "tcp4"
 		case "::*":
 			host, network = "::", "tcp6"
 		}
-		addr := net.JoinHostPort(host, strconv.Itoa(s.set.Port))
-		ln, err := lc.Listen(ctx, network, addr)
+		ln, err := lc.Listen(ctx, network, net.JoinHostPort(host, strconv.Itoa(port)))
 		if err != nil {
 			if optional {
-				s.log.Warn("optional bind address unavailable", "addr", addr, "err", err)
+				s.log.Warn("optional bind address unavailable", "err", err)
 				continue
 			}
-			s.closeListeners()
-			return fmt.Errorf("Failed listening on port %d (tcp), aborting: listen %s: %w", s.set.Port, addr, err)
+			return fail(err)
 		}
-		s.listeners = append(s.listeners, ln)
+		if cfg != nil {
+			ln = tlsListener{tls.NewListener(ln, cfg)}
+		}
+		lns = append(lns, ln)
 	}
-	if len(s.listeners) == 0 {
-		return fmt.Errorf("Failed listening on port %d (tcp), aborting: no usable bind address", s.set.Port)
+	if len(lns) == 0 {
+		return fail(errors.New("no usable bind address"))
+	}
+	return lns, nil
+}
+
+// Redis's replies when a CONFIG SET of port or tls-port cannot be applied.
+const (
+	errListenPort = "Unable to listen on this port. Check server logs."
+	errTLSConfig  = "Unable to update TLS configuration. Check server logs."
+)
+
+// applyChange is the Config's change hook (ChangeHooker): it runs inside
+// CONFIG SET with s.mu held. A new port or tls-port is bound here and
+// replaces the old listeners in commitListeners; port 0 and tls-port 0
+// close them. Connections already accepted stay open.
+func (s *Server) applyChange(name string) error {
+	switch name {
+	case "port":
+		return s.stagePort(lnPlain, s.cfg.Settings())
+	case "tls-port":
+		return s.stagePort(lnTLS, s.cfg.Settings())
 	}
 	return nil
 }
 
+// stagePort opens the listeners of kind for the port in set (the new
+// configuration); s.mu is held.
+func (s *Server) stagePort(kind int, set Settings) error {
+	p := &s.ports[kind]
+	p.dropStaged()
+	port := set.Port
+	if kind == lnTLS {
+		port = set.TLS.Port
+	}
+	if port == p.port {
+		return nil // back to the open listeners (a CONFIG SET rolled back)
+	}
+	if port == 0 {
+		p.staged, p.stagedPort = true, 0
+		return nil
+	}
+	var cfg *tls.Config
+	if kind == lnTLS {
+		if s.tls.Load() == nil {
+			if err := s.loadTLS(set.TLS); err != nil {
+				s.log.Warn("CONFIG SET tls-port: can't configure TLS", "err", err)
+				return errors.New(errTLSConfig)
+			}
+		}
+		cfg = s.tls.ServerConfig()
+	}
+	// Binding a local address does not wait on the network.
+	lns, err := s.openListeners(context.Background(), bindAddrs(set), port, cfg)
+	if err != nil {
+		s.log.Warn("CONFIG SET: the previous port stays in use", "err", err)
+		return errors.New(errListenPort)
+	}
+	p.staged, p.stagedPort, p.stagedLns = true, port, lns
+	return nil
+}
+
+// commitListeners replaces the listeners of each kind that CONFIG SET
+// staged a new port for, once the whole CONFIG SET succeeded; s.mu is
+// held.
+func (s *Server) commitListeners() {
+	for kind := range s.ports {
+		p := &s.ports[kind]
+		if !p.staged {
+			continue
+		}
+		keep := make([]net.Listener, 0, len(s.listeners)+len(p.stagedLns))
+		for _, ln := range s.listeners {
+			if listenerKind(ln) == kind {
+				ln.Close()
+			} else {
+				keep = append(keep, ln)
+			}
+		}
+		s.listeners = keep
+		if s.closing.Load() {
+			p.dropStaged()
+			continue
+		}
+		for _, ln := range p.stagedLns {
+			s.listeners = append(s.listeners, ln)
+			s.wg.Add(1)
+			go s.acceptLoop(ln)
+		}
+		s.log.Info("listening port changed", "tls", kind == lnTLS, "from", p.port, "to", p.stagedPort)
+		p.port = p.stagedPort
+		p.staged, p.stagedPort, p.stagedLns = false, 0, nil
+	}
+}
+
+// dropStagedListeners closes what a failed CONFIG SET staged; s.mu is
+// held.
+func (s *Server) dropStagedListeners() {
+	for kind := range s.ports {
+		s.ports[kind].dropStaged()
+	}
+}
+
 // Addrs returns the listening addresses.
 func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var out []net.Addr
 	for _, ln := range s.listeners {
 		out = append(out, ln.Addr())
@@ -316,10 +500,13 @@ func (s *Server) Addrs() []net.Addr {
 	return out
 }
 
+// closeListeners closes every listener; s.mu is held once Serve runs.
 func (s *Server) closeListeners() {
 	for _, ln := range s.listeners {
 		ln.Close()
 	}
+	s.listeners = nil
+	s.dropStagedListeners()
 }
 
 // Serve accepts connections until ctx is cancelled or SHUTDOWN is called,
@@ -337,10 +524,12 @@ func (s *Server) Serve(ctx context.Context) error {
 			go l.run()
 		}
 	}
+	s.mu.Lock()
 	for _, ln := range s.listeners {
 		s.wg.Add(1)
 		go s.acceptLoop(ln)
 	}
+	s.mu.Unlock()
 	cronCtx, stopCron := context.WithCancel(ctx)
 	defer stopCron()
 	s.wg.Add(1)
@@ -364,8 +553,8 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.log.Warn("Error trying to save the DB, can't exit.", "err", perr)
 	}
 	stopCron()
-	s.closeListeners()
 	s.mu.Lock()
+	s.closeListeners()
 	for _, c := range s.clients {
 		c.conn.Close()
 	}

@@ -3,11 +3,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
-	"net"
-	"strconv"
-	"strings"
 
 	"github.com/hactl/hactl/engine/config/tlsconf"
 )
@@ -62,8 +58,10 @@ func (s *Server) ReloadTLSFiles() error {
 // ReloadTLS (re)reads the certificate, key and CA files; s.mu is held (or
 // the server is not serving yet). The old material stays in use when the
 // new files are invalid.
-func (s *Server) ReloadTLS() error {
-	t := s.set.TLS
+func (s *Server) ReloadTLS() error { return s.loadTLS(s.set.TLS) }
+
+// loadTLS makes the files of t the current TLS material.
+func (s *Server) loadTLS(t TLSSettings) error {
 	m, err := s.tls.Reload(t.files())
 	if err != nil {
 		return err
@@ -100,32 +98,10 @@ func (s *Server) listenTLS(ctx context.Context, binds []string) error {
 	if err := s.ReloadTLS(); err != nil {
 		return err
 	}
-	var lc net.ListenConfig
-	cfg := s.tls.ServerConfig()
-	n := 0
-	for _, b := range binds {
-		optional := strings.HasPrefix(b, "-")
-		b = strings.TrimPrefix(b, "-")
-		host, network := b, "tcp"
-		switch b {
-		case "*":
-			host, network = "0.0.0.0", "tcp4"
-		case "::*":
-			host, network = "::", "tcp6"
-		}
-		addr := net.JoinHostPort(host, strconv.Itoa(t.Port))
-		ln, err := lc.Listen(ctx, network, addr)
-		if err != nil {
-			if optional {
-				continue
-			}
-			return fmt.Errorf("Failed listening on port %d (tls), aborting: listen %s: %w", t.Port, addr, err)
-		}
-		s.listeners = append(s.listeners, tls.NewListener(ln, cfg))
-		n++
+	lns, err := s.openListeners(ctx, binds, t.Port, s.tls.ServerConfig())
+	if err != nil {
+		return err
 	}
-	if n == 0 {
-		return errors.New("Failed listening on port " + strconv.Itoa(t.Port) + " (tls), aborting: no usable bind address")
-	}
+	s.listeners = append(s.listeners, lns...)
 	return nil
 }
