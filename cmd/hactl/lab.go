@@ -254,13 +254,16 @@ func printLabSummary(ctx context.Context, opts *LabOptions, l *lab.Lab, vc verif
 	if l.Proxy {
 		fmt.Fprintf(out, "haproxy:       port %d of every node, routes to the master\n", lab.ProxyPort)
 	}
+	// The password goes through redis-cli's REDISCLI_AUTH, not -a: a
+	// command-line argument is visible to every user in ps.
 	fmt.Fprintf(out, "\nNext:\n")
-	fmt.Fprintf(out, "  redis-cli -h %s -p 6379 -a \"$(cat %s)\" --no-auth-warning info replication\n", ma, pw)
+	fmt.Fprintf(out, "  export REDISCLI_AUTH=\"$(cat %s)\"   # redis-cli reads the password from it (not -a: ps shows arguments)\n", pw)
+	fmt.Fprintf(out, "  redis-cli -h %s -p 6379 info replication\n", ma)
 	if l.Proxy {
 		last := l.Hosts[len(l.Hosts)-1].Address
-		fmt.Fprintf(out, "  redis-cli -h %s -p %d -a \"$(cat %s)\" --no-auth-warning set hello world   # through HAProxy\n", last, lab.ProxyPort, pw)
+		fmt.Fprintf(out, "  redis-cli -h %s -p %d set hello world   # through HAProxy\n", last, lab.ProxyPort)
 	}
-	fmt.Fprintf(out, "  redis-cli -h %s -p 26379 -a \"$(cat %s)\" --no-auth-warning sentinel get-master-addr-by-name %s\n", l.Hosts[0].Address, pw, vc.Service)
+	fmt.Fprintf(out, "  redis-cli -h %s -p 26379 sentinel get-master-addr-by-name %s\n", l.Hosts[0].Address, vc.Service)
 	fmt.Fprintf(out, "  %s status -i %s\n", self, inv)
 	fmt.Fprintf(out, "  %s lab kill %s%s       # power cut of the master; the sentinels fail over\n", self, master, flag)
 	fmt.Fprintf(out, "  %s verify -i %s\n", self, inv)
