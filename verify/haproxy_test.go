@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -64,6 +65,9 @@ func (l *lab) startProxies() {
 	if err := os.WriteFile(cfgs["seed"], []byte(seed), 0o600); err != nil {
 		l.t.Fatal(err)
 	}
+	if out := os.Getenv("HACTL_HAPROXY_LOG"); out != "" {
+		l.logChecks(cfgs["hactl"], out)
+	}
 	for _, p := range l.proxies {
 		if out, err := exec.Command(haproxy, "-c", "-f", cfgs[p]).CombinedOutput(); err != nil {
 			l.t.Fatalf("haproxy -c %s: %v\n%s", cfgs[p], err, out)
@@ -78,6 +82,29 @@ func (l *lab) startProxies() {
 			return err == nil && ParseInfo(s)["role"] == "master", fmt.Sprint(err)
 		})
 	}
+}
+
+// logChecks makes hactl's haproxy log every health check state change
+// with its reason and step (option log-health-checks, to stderr, which the
+// lab keeps) and copies that log to out when the test ends
+// (HACTL_HAPROXY_LOG=out: how the check phases after a kill were read).
+func (l *lab) logChecks(cfg, out string) {
+	l.t.Helper()
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "log /dev/log local0", "log stderr format iso local0", 1)
+	s = strings.Replace(s, "option tcplog", "option tcplog\n    option log-health-checks", 1)
+	if err := os.WriteFile(cfg, []byte(s), 0o600); err != nil {
+		l.t.Fatal(err)
+	}
+	l.t.Cleanup(func() {
+		b, _ := os.ReadFile(filepath.Join(l.root, "haproxy-hactl.log"))
+		if err := os.WriteFile(out, b, 0o644); err != nil {
+			l.t.Error(err)
+		}
+	})
 }
 
 // proxyAddr is where the "hactl" or "seed" proxy listens.
@@ -122,8 +149,13 @@ func (l *lab) killRestartRun(restartAfter, total time.Duration) []proxyRun {
 		addr := l.proxyAddr(p)
 		go func() { done <- out{p, l.write(ctx, "via-"+p, func() string { return addr }, 2*time.Millisecond)} }()
 	}
-	time.Sleep(time.Second)
+	// HAProxy runs each check at a fixed phase (every inter since it
+	// started); a kill at a fixed time after the lab starts would measure
+	// one phase only. A random extra 0-1 s samples them.
+	jitter := rand.N(time.Second)
+	time.Sleep(time.Second + jitter)
 	killed := time.Now()
+	l.t.Logf("kill -9 of db01 at %s (after %s of writes)", killed.Format("15:04:05.000"), time.Second+jitter)
 	l.kill("db01/engine", syscall.SIGKILL)
 	if restartAfter < 0 { // no restart: direct probe and restart skipped
 		restartAfter = total
