@@ -211,6 +211,10 @@ func (c Config) checkUser(ctx context.Context, n Node, u UserCheck, add addFunc)
 	case inventory.RoleSentinelUser:
 		deny("FLUSHALL refused", "FLUSHALL")
 		deny("SET refused", "SET", "x", "y")
+	case inventory.RoleMonitor:
+		deny("GET refused", "GET", "x")
+		deny("SET refused", "SET", "x", "y")
+		deny("CONFIG refused", "CONFIG", "GET", "requirepass")
 	default:
 		if len(u.Keys) > 0 {
 			// A read outside its patterns, really run: harmless if allowed.
