@@ -25,6 +25,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hactl/hactl/inventory"
@@ -178,6 +179,12 @@ func run(ctx context.Context, dir string, timeout time.Duration, progress io.Wri
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
+	// vagrant's children (ruby, ssh, the provider) may keep the output
+	// pipes open after it is killed: kill the whole group and stop waiting
+	// for the pipes shortly after, so the timeout really returns.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
 	cmd.Dir = dir
 	cmd.Env = append(cmd.Environ(), "VAGRANT_CHECKPOINT_DISABLE=1", "VAGRANT_NO_COLOR=1")
 	var stdout, stderr bytes.Buffer

@@ -2,6 +2,7 @@ package vagrant
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -156,6 +157,15 @@ func TestSSHConfigCommand(t *testing.T) {
 	_, err = SSHConfig(context.Background(), dir, 200*time.Millisecond)
 	if err == nil || !strings.Contains(err.Error(), "timed out after 200ms") || time.Since(start) > 5*time.Second {
 		t.Errorf("hanging vagrant: %v after %v", err, time.Since(start))
+	}
+
+	// A child that keeps the output pipe open after vagrant is killed
+	// (ruby, ssh): the process group is killed and the timeout returns.
+	fakeVagrant(t, `sleep 30 & sleep 30`)
+	start = time.Now()
+	err = Up(context.Background(), dir, 200*time.Millisecond, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "timed out after 200ms") || time.Since(start) > 10*time.Second {
+		t.Errorf("vagrant with a child holding the pipe: %v after %v", err, time.Since(start))
 	}
 
 	t.Setenv("PATH", t.TempDir())
