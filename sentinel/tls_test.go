@@ -3,6 +3,7 @@ package sentinel
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -143,9 +144,10 @@ func tlsFailover(t *testing.T, bin string, real bool) {
 	}
 
 	if rc, err := exec.LookPath("redis-cli"); err == nil {
-		out, err := exec.Command(rc, "--tls", "--cacert", ca.CAFile, "--cert", node.Cert, "--key", node.Key,
-			"-h", "127.0.0.1", "-p", strconv.Itoa(ports[3]), "--no-auth-warning", "-a", "sentadmin",
-			"SENTINEL", "get-master-addr-by-name", "mymaster").CombinedOutput()
+		cmd := exec.Command(rc, "--tls", "--cacert", ca.CAFile, "--cert", node.Cert, "--key", node.Key,
+			"-h", "127.0.0.1", "-p", strconv.Itoa(ports[3]), "SENTINEL", "get-master-addr-by-name", "mymaster")
+		cmd.Env = append(os.Environ(), "REDISCLI_AUTH=sentadmin") // not -a: arguments show in ps
+		out, err := cmd.CombinedOutput()
 		if err != nil || strings.Join(strings.Fields(string(out)), ":") != want {
 			t.Fatalf("redis-cli --tls against the sentinel: %q, %v", out, err)
 		}

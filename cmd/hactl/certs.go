@@ -121,7 +121,7 @@ inventory (mode 0600); hactl up creates what is missing. See docs/security.md.`,
 	st := &cobra.Command{
 		Use:   "status",
 		Short: "Show the CA and host certificates and how long they stay valid",
-		Long:  "Show the CA and host certificates. Exit 3 when one is expired or has less than security.tls.min_validity left.\n\n" + exitHelp,
+		Long:  "Show the CA and host certificates. Exit 1 when one is expired or has less than security.tls.min_validity left.\n\n" + exitHelp,
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := checkOutput(status.Output); err != nil {

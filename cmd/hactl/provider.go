@@ -102,7 +102,9 @@ func loadProvided(ctx context.Context, f *Factory, flag string, po ProviderOptio
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := os.WriteFile(out, b, 0o644); err != nil {
+	// 0600: the secrets section is copied verbatim (an inline value is
+	// accepted with a warning).
+	if err := os.WriteFile(out, b, 0o600); err != nil {
 		return nil, nil, fmt.Errorf("write the hosts' inventory: %w", err)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "hosts: %d from the %s, written to %s\n", len(provided), what, out)

@@ -28,9 +28,10 @@ const (
 
 const exitHelp = `Exit codes:
   0  ok
-  1  a step or command failed
+  1  a step or command failed, or hactl verify found failed checks
   2  bad usage or invalid inventory
-  3  hactl verify found failed checks
+  4  hactl failover refused as unsafe (nothing changed)
+  5  hactl failover timed out
   8  pending: a failover is in progress, retry in a few seconds`
 
 // FlagError is a usage error: exit 2 with the usage hint.
