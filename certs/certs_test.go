@@ -3,7 +3,10 @@ package certs
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"net"
+	"strings"
+	"sync"
 	"os"
 	"path/filepath"
 	"slices"
@@ -157,11 +160,28 @@ func TestStore(t *testing.T) {
 	}
 	oldTrust := m.TrustPEM
 
-	// A new CA: the old one stays trusted, so hosts that still hold an old
-	// certificate keep talking to those with a new one.
+	// A new CA, first phase: only the trust bundle changes (both CAs),
+	// every certificate stays, also through Ensure (hactl up), since the
+	// hosts do not trust the new CA yet.
 	now := t0.Add(342 * day)
-	if _, err := s.Rotate(subs, RotateOptions{NewCA: true, Validity: 365 * day}, now); err != nil {
-		t.Fatal(err)
+	if got, err := s.Rotate(subs, RotateOptions{NewCA: true, Validity: 365 * day}, now); err != nil || got != nil {
+		t.Fatalf("rotate --new-ca: issued %v, %v", got, err)
+	}
+	if got, err := s.Ensure(subs, 365*day, 30*day, now); err != nil || got != nil {
+		t.Fatalf("ensure during a CA rotation: issued %v, %v", got, err)
+	}
+	mid, _ := s.Host("db01")
+	if string(mid.CertPEM) != string(m.CertPEM) {
+		t.Error("rotate --new-ca replaced a certificate before the hosts trust the new CA")
+	}
+	if _, err := s.Rotate(subs, RotateOptions{NewCA: true, Validity: 365 * day}, now); !errors.Is(err, ErrRotationPending) {
+		t.Errorf("second --new-ca during a rotation: %v", err)
+	}
+	// Second phase: new certificates of the new CA; the old one stays
+	// trusted, so hosts that still hold an old certificate keep talking
+	// to those with a new one.
+	if got, err := s.Rotate(subs, RotateOptions{Validity: 365 * day}, now); err != nil || len(got) != 3 {
+		t.Fatalf("rotate after --new-ca: issued %v, %v", got, err)
 	}
 	m2, _ := s.Host("db01")
 	for _, tc := range []struct {
@@ -253,5 +273,117 @@ func TestHandshake(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: err %v", tc.name, err)
 		}
+	}
+}
+
+// TestStoreRepairs: Ensure re-issues a pair that a crash or a second
+// writer left inconsistent.
+func TestStoreRepairs(t *testing.T) {
+	subs := []Subject{{"db01", []string{"db01", "127.0.0.1"}}}
+	for _, tc := range []struct {
+		name  string
+		break_ func(t *testing.T, s Store)
+	}{
+		{"key of another certificate", func(t *testing.T, s Store) {
+			other, _ := s.Host("client")
+			_, k := s.pairPaths("db01")
+			writeFile(t, k, other.KeyPEM)
+		}},
+		{"key missing", func(t *testing.T, s Store) {
+			_, k := s.pairPaths("db01")
+			os.Remove(k)
+		}},
+		{"certificate of another CA", func(t *testing.T, s Store) {
+			ca, _ := NewCA("other", 10*day, t0)
+			leaf, _ := ca.Issue(Request{CommonName: "db01", Names: subs[0].Names, Validity: 5 * day}, t0)
+			c, k := s.pairPaths("db01")
+			writeFile(t, c, leaf.CertPEM)
+			writeFile(t, k, leaf.KeyPEM)
+		}},
+		{"half-written certificate", func(t *testing.T, s Store) {
+			c, _ := s.pairPaths("db01")
+			b, _ := os.ReadFile(c)
+			writeFile(t, c, b[:len(b)/2])
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Store{Dir: t.TempDir()}
+			if _, err := s.Ensure(subs, 365*day, 30*day, t0); err != nil {
+				t.Fatal(err)
+			}
+			tc.break_(t, s)
+			got, err := s.Ensure(subs, 365*day, 30*day, t0)
+			if err != nil || !slices.Equal(got, []string{"db01"}) {
+				t.Fatalf("issued %v, %v; want db01", got, err)
+			}
+			checkPair(t, s, "db01")
+		})
+	}
+}
+
+// TestStoreConcurrent: several writers on one store (hactl up while a cron
+// job verifies) end with one CA and matching pairs, no temporary file
+// left.
+func TestStoreConcurrent(t *testing.T) {
+	s := Store{Dir: filepath.Join(t.TempDir(), "tls")}
+	subs := []Subject{{"db01", []string{"db01"}}, {"db02", []string{"db02"}}}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if i%2 == 0 {
+				_, err = s.Ensure(subs, 365*day, 30*day, t0)
+			} else {
+				_, err = s.Rotate(subs, RotateOptions{Validity: 365 * day}, t0)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range []string{"db01", "db02", "client"} {
+		checkPair(t, s, n)
+	}
+	filepath.Walk(s.Dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && strings.Contains(filepath.Base(p), ".tmp") {
+			t.Errorf("temporary file left: %s", p)
+		}
+		return nil
+	})
+}
+
+// checkPair fails unless name's certificate and key match and chain to
+// the store's CA.
+func checkPair(t *testing.T, s Store, name string) {
+	t.Helper()
+	m, err := s.Host(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tls.X509KeyPair(m.CertPEM, m.KeyPEM); err != nil {
+		t.Errorf("%s: %v", name, err)
+	}
+	ca, err := s.CA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := parseCert(m.CertPEM)
+	if err != nil || c.CheckSignatureFrom(ca.Cert) != nil {
+		t.Errorf("%s: not signed by the CA: %v", name, err)
+	}
+}
+
+func writeFile(t *testing.T, p string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

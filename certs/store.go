@@ -2,6 +2,8 @@ package certs
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -86,7 +88,11 @@ func (s Store) pairPaths(name string) (string, string) {
 // Host reads the material of one host (or of Client).
 func (s Store) Host(name string) (Material, error) {
 	var m Material
-	var err error
+	unlock, err := s.lock(false)
+	if err != nil {
+		return m, err
+	}
+	defer unlock()
 	if m.TrustPEM, err = os.ReadFile(filepath.Join(s.Dir, trustFile)); err != nil {
 		return m, fmt.Errorf("read trust bundle: %w (run hactl up or hactl certs rotate)", err)
 	}
@@ -115,13 +121,26 @@ func (s Store) ClientPaths() (cert, key, trust string) {
 // that is missing, names other SANs, is not signed by the current CA, or
 // has less than renewBefore left. It returns the names it (re)issued.
 func (s Store) Ensure(subjects []Subject, validity, renewBefore time.Duration, now time.Time) ([]string, error) {
+	unlock, err := s.lock(true)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	ca, err := s.ensureCA(now)
 	if err != nil {
 		return nil, err
 	}
+	issuers := []*x509.Certificate{ca.Cert}
+	if b, err := os.ReadFile(filepath.Join(s.Dir, prevCAFile)); err == nil {
+		// During a CA rotation the certificates of the previous CA stay
+		// until Rotate replaces them: the hosts may not trust the new CA yet.
+		if prev, err := parseCert(b); err == nil {
+			issuers = append(issuers, prev)
+		}
+	}
 	var issued []string
 	for _, sub := range s.withClient(subjects) {
-		if s.current(ca, sub, renewBefore, now) {
+		if s.current(issuers, sub, renewBefore, now) {
 			continue
 		}
 		if err := s.issue(ca, sub, validity, now); err != nil {
@@ -134,26 +153,42 @@ func (s Store) Ensure(subjects []Subject, validity, renewBefore time.Duration, n
 
 // RotateOptions says how Rotate renews.
 type RotateOptions struct {
-	// NewCA replaces a generated CA; the old one stays trusted (trust.pem
-	// holds both) until a later rotation with DropPrevious.
+	// NewCA replaces a generated CA and rewrites the trust bundle with
+	// both CAs, and issues nothing: the hosts must trust the new CA
+	// before any certificate of it is presented. Install and reload the
+	// bundle everywhere, then Rotate again without NewCA (new
+	// certificates), and later with DropPrevious.
 	NewCA bool
 	// DropPrevious removes the previous CA from the trust bundle.
 	DropPrevious bool
 	Validity     time.Duration
 }
 
-// Rotate issues a fresh certificate for every subject and the client,
-// after replacing the CA when o.NewCA. It returns the names issued.
+// ErrRotationPending means a CA rotation is under way (the previous CA is
+// still trusted): a second new CA would drop the one hosts hold.
+var ErrRotationPending = errors.New("certs: a CA rotation is in progress")
+
+// Rotate issues a fresh certificate for every subject and the client; with
+// o.NewCA it replaces the CA instead (see RotateOptions). It returns the
+// names issued.
 func (s Store) Rotate(subjects []Subject, o RotateOptions, now time.Time) ([]string, error) {
 	if o.NewCA && s.CACert != "" {
 		return nil, errors.New("rotate: the CA is provided by the inventory (security.tls.ca_cert); replace those files instead of --new-ca")
 	}
+	unlock, err := s.lock(true)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if o.DropPrevious {
 		if err := os.Remove(filepath.Join(s.Dir, prevCAFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("drop previous CA: %w", err)
 		}
 	}
 	if o.NewCA {
+		if _, err := os.Stat(filepath.Join(s.Dir, prevCAFile)); err == nil {
+			return nil, fmt.Errorf("%w (%s exists): finish it with hactl certs rotate, then --drop-previous", ErrRotationPending, prevCAFile)
+		}
 		old, err := s.CA()
 		if err != nil {
 			return nil, err
@@ -164,6 +199,8 @@ func (s Store) Rotate(subjects []Subject, o RotateOptions, now time.Time) ([]str
 		if err := s.newCA(now); err != nil {
 			return nil, err
 		}
+		_, err = s.ensureCA(now)
+		return nil, err
 	}
 	ca, err := s.ensureCA(now)
 	if err != nil {
@@ -222,16 +259,22 @@ func (s Store) withClient(subjects []Subject) []Subject {
 	return append(slices.Clip(subjects), Subject{Name: clientName})
 }
 
-// current reports whether sub's certificate can stay.
-func (s Store) current(ca *CA, sub Subject, renewBefore time.Duration, now time.Time) bool {
+// current reports whether sub's certificate can stay: cert and key
+// exist and match (a crash between the two writes leaves a pair that
+// does not), it is signed by one of issuers, not due, and names sub's
+// SANs.
+func (s Store) current(issuers []*x509.Certificate, sub Subject, renewBefore time.Duration, now time.Time) bool {
 	c, k := s.pairPaths(sub.Name)
 	cb, err1 := os.ReadFile(c)
-	_, err2 := os.Stat(k)
+	kb, err2 := os.ReadFile(k)
 	if err1 != nil || err2 != nil {
 		return false
 	}
+	if _, err := tls.X509KeyPair(cb, kb); err != nil {
+		return false
+	}
 	cert, err := parseCert(cb)
-	if err != nil || cert.CheckSignatureFrom(ca.Cert) != nil {
+	if err != nil || !slices.ContainsFunc(issuers, func(ca *x509.Certificate) bool { return cert.CheckSignatureFrom(ca) == nil }) {
 		return false
 	}
 	if infoOf(cert).State(now, renewBefore) != StateOK {
@@ -306,25 +349,65 @@ func (s Store) newCA(now time.Time) error {
 	if err != nil {
 		return err
 	}
+	// Both files are written in full under temporary names before
+	// either replaces the old CA: a failure leaves the old CA whole.
 	certPath, keyPath := s.caPaths()
-	if err := writeSecret(keyPath, ca.KeyPEM); err != nil {
+	keyTmp, err := writeTemp(keyPath, ca.KeyPEM)
+	if err != nil {
 		return err
 	}
-	return writeSecret(certPath, ca.CertPEM)
+	certTmp, err := writeTemp(certPath, ca.CertPEM)
+	if err != nil {
+		os.Remove(keyTmp)
+		return err
+	}
+	if err := os.Rename(keyTmp, keyPath); err != nil {
+		os.Remove(keyTmp)
+		os.Remove(certTmp)
+		return fmt.Errorf("write %s: %w", keyPath, err)
+	}
+	if err := os.Rename(certTmp, certPath); err != nil {
+		os.Remove(certTmp)
+		return fmt.Errorf("write %s: %w", certPath, err)
+	}
+	return nil
 }
 
-// writeSecret writes b to path with mode 0600 through a temporary file, so
-// a reader never sees half a key.
+// writeSecret writes b to path with mode 0600 through a temporary file of
+// its own (os.CreateTemp), so a reader never sees half a key and two
+// writers never share a temporary file.
 func writeSecret(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, secretMode); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp, secretMode); err != nil {
-		return fmt.Errorf("chmod %s: %w", path, err)
+	tmp, err := writeTemp(path, b)
+	if err != nil {
+		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// writeTemp writes b, synced, to a new 0600 file beside path and returns
+// its name.
+func writeTemp(path string, b []byte) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Chmod(secretMode)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Name(), nil
 }
