@@ -5,11 +5,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"net"
-	"strings"
-	"sync"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -281,7 +281,7 @@ func TestHandshake(t *testing.T) {
 func TestStoreRepairs(t *testing.T) {
 	subs := []Subject{{"db01", []string{"db01", "127.0.0.1"}}}
 	for _, tc := range []struct {
-		name  string
+		name   string
 		break_ func(t *testing.T, s Store)
 	}{
 		{"key of another certificate", func(t *testing.T, s Store) {
