@@ -26,7 +26,13 @@ type Security struct {
 	// CertWarn and CertMin: an engine's certificate with less than CertMin
 	// left fails, with less than CertWarn left passes with a warning.
 	CertWarn, CertMin time.Duration
-	Now               func() time.Time // nil means time.Now
+	// ClientCertRequired: engines must refuse TLS clients without a
+	// certificate (security.tls.auth_clients: yes).
+	ClientCertRequired bool
+	// TLSErr is why hactl's client TLS configuration could not be built
+	// from the loaded material; the TLS checks report it.
+	TLSErr error
+	Now    func() time.Time // nil means time.Now
 }
 
 // UserCheck is one ACL user and its role.
@@ -43,12 +49,15 @@ type UserCheck struct {
 // unreadable material, TLS connections fail their handshake.
 func (c *Config) tlsSetup(inv *inventory.Inventory, sec *inventory.ResolvedSecrets) {
 	t := inv.Security.TLS
+	s := &Security{CertWarn: t.RenewBefore, CertMin: t.MinValidity, ClientCertRequired: t.AuthClients == "yes"}
 	if t.Enabled {
 		c.TLS = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: x509.NewCertPool()}
-		if sec.TLS != nil {
-			if cfg, err := ClientTLS(sec.TLS.TrustPEM, sec.TLS.Client.CertPEM, sec.TLS.Client.KeyPEM); err == nil {
-				c.TLS = cfg
-			}
+		if sec.TLS == nil {
+			s.TLSErr = errors.New("no TLS material loaded")
+		} else if cfg, err := ClientTLS(sec.TLS.TrustPEM, sec.TLS.Client.CertPEM, sec.TLS.Client.KeyPEM); err != nil {
+			s.TLSErr = err
+		} else {
+			c.TLS = cfg
 		}
 		c.tlsAddrs = map[string]bool{}
 		if t.ReplicationTLS() {
@@ -62,7 +71,6 @@ func (c *Config) tlsSetup(inv *inventory.Inventory, sec *inventory.ResolvedSecre
 			}
 		}
 	}
-	s := &Security{CertWarn: t.RenewBefore, CertMin: t.MinValidity}
 	if t.TLSOnly() {
 		for _, h := range inv.HostsWith(inventory.RoleEngine) {
 			s.PlainPorts = append(s.PlainPorts, Node{h.Name, net.JoinHostPort(h.AnnounceAddress(), strconv.Itoa(inv.Server.Port))})
@@ -125,11 +133,17 @@ func (c Config) checkSecurity(ctx context.Context, master *engineView, add addFu
 		add(n.Name, "plaintext-closed", err != nil, "plaintext "+n.Addr+": "+errDetail(err, "open"),
 			"security.tls.plaintext is false but the engine listens in plaintext: run hactl up")
 	}
+	if s.TLSErr != nil {
+		add("hactl", "client-tls", false, "hactl's client TLS configuration: "+s.TLSErr.Error(),
+			"check .hactl/tls (client.pem, client.key, trust.pem): hactl certs status")
+	}
 	if c.TLS != nil {
 		for _, e := range c.Engines {
 			if c.tlsAddrs[e.Addr] {
 				c.checkCert(ctx, e, add)
-				c.checkNoClientCert(ctx, e, add)
+				if s.ClientCertRequired {
+					c.checkNoClientCert(ctx, e, add)
+				}
 			}
 		}
 	}
@@ -170,7 +184,8 @@ func (c Config) checkCert(ctx context.Context, n Node, add addFunc) {
 }
 
 // checkNoClientCert: a TLS client without a certificate must be refused
-// (tls-auth-clients yes).
+// (tls-auth-clients yes) with a TLS certificate error; any other error
+// (the engine is down, a timeout) does not show that it would be.
 func (c Config) checkNoClientCert(ctx context.Context, n Node, add addFunc) {
 	cfg := c.tlsFor(n.Addr)
 	cfg.Certificates = nil
@@ -179,8 +194,11 @@ func (c Config) checkNoClientCert(ctx context.Context, n Node, add addFunc) {
 		MaxRetries: -1, PoolSize: 1, Protocol: 2, DisableIdentity: true, TLSConfig: cfg})
 	defer cl.Close()
 	err := cl.Ping(ctx).Err()
-	add(n.Name, "client-certificate", err != nil, "PING without a client certificate: "+errDetail(err, "PONG"),
-		"the engine accepts TLS clients without a certificate: set security.tls.auth_clients: yes")
+	hint := "the engine accepts TLS clients without a certificate: run hactl up (security.tls.auth_clients is yes)"
+	if err != nil {
+		hint = "the engine did not answer with a TLS certificate error: is it running? (hactl status)"
+	}
+	add(n.Name, "client-certificate", TLSCertError(err), "PING without a client certificate: "+errDetail(err, "PONG"), hint)
 }
 
 // checkUser logs in as u on the master and checks that its role's limits
@@ -240,4 +258,38 @@ func ConfigSet(ctx context.Context, c Config, addr string, kv ...string) error {
 		return fmt.Errorf("CONFIG SET on %s: %w", addr, err)
 	}
 	return nil
+}
+
+// TLSCertError reports whether err is a TLS certificate failure: ours
+// rejected (an x509 verification error) or the peer's alert about our
+// certificate (bad, unknown CA, expired, required...). A plaintext peer
+// on a TLS port ("first record does not look like a TLS handshake") or a
+// closed port is not one.
+func TLSCertError(err error) bool {
+	if err == nil {
+		return false
+	}
+	var alert tls.AlertError
+	if errors.As(err, &alert) {
+		switch alert {
+		case 42, 43, 44, 45, 46, 48, 116: // bad, unsupported, revoked, expired, unknown certificate, unknown CA, certificate required
+			return true
+		}
+	}
+	var verr *tls.CertificateVerificationError
+	if errors.As(err, &verr) {
+		return true
+	}
+	// Errors that crossed a string boundary (go-redis wraps some).
+	m := err.Error()
+	if strings.Contains(m, "x509: ") {
+		return true
+	}
+	for _, a := range []string{"bad certificate", "unsupported certificate", "revoked certificate", "expired certificate",
+		"unknown certificate", "unknown certificate authority", "certificate required"} {
+		if strings.Contains(m, "tls: "+a) {
+			return true
+		}
+	}
+	return false
 }

@@ -280,12 +280,12 @@ func DiscoverMaster(ctx context.Context, c Config) (name, source string, err err
 	return name, source, nil
 }
 
-// ErrAuth means a running node refused hactl's credentials, so the
-// current master could not be discovered.
+// ErrAuth means a running node refused hactl's credentials (password or
+// TLS certificate), so the current master could not be discovered.
 var ErrAuth = errors.New("verify: a running node refused the inventory's credentials")
 
 // authFailure reports the first engine or sentinel that answered with an
-// authentication error.
+// authentication error or failed the TLS handshake on a certificate.
 func authFailure(ev []engineView, sv []sentinelView) error {
 	isAuth := func(err error) bool {
 		if err == nil {
@@ -294,14 +294,21 @@ func authFailure(ev []engineView, sv []sentinelView) error {
 		m := err.Error()
 		return strings.HasPrefix(m, "WRONGPASS") || strings.HasPrefix(m, "NOAUTH") || strings.Contains(m, "invalid password") || strings.HasPrefix(m, "NOPERM")
 	}
+	const tlsHint = "hactl's TLS material (.hactl/tls) is not the one the hosts use: copy .hactl/ from where the cluster was set up (docs/security.md)"
 	for _, e := range ev {
 		if isAuth(e.Err) {
 			return fmt.Errorf("%w: engine %s: %v (check the requirepass secret)", ErrAuth, e.Name, e.Err)
+		}
+		if TLSCertError(e.Err) {
+			return fmt.Errorf("%w: engine %s: TLS: %v (%s)", ErrAuth, e.Name, e.Err, tlsHint)
 		}
 	}
 	for _, s := range sv {
 		if isAuth(s.Err) {
 			return fmt.Errorf("%w: sentinel %s: %v (check the sentinel password secret)", ErrAuth, s.Name, s.Err)
+		}
+		if TLSCertError(s.Err) {
+			return fmt.Errorf("%w: sentinel %s: TLS: %v (%s)", ErrAuth, s.Name, s.Err, tlsHint)
 		}
 	}
 	return nil
