@@ -1,13 +1,21 @@
 package main
 
-// hactl certs: the TLS material of security.tls (package certs), and the
-// hook that makes every command that loads an inventory generate what the
-// security section needs and is missing (ACL passwords, CA, certificates).
+// hactl certs: the TLS material of security.tls (package certs), and
+// what hactl generates for the security section (ACL passwords, CA,
+// certificates): every command loads it as it is (resolveSecure) and
+// fails naming what is missing; only hactl up generates it
+// (prepareMaterial), after checking that no host already runs with
+// material this machine lacks.
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -22,25 +30,185 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// resolveSecure generates the missing generated passwords and TLS
-// material of inv (local files, 0600, under .hactl beside the inventory),
-// resolves the secrets and loads the TLS material into them.
+// restoreHint says how to get the local material back.
+const restoreHint = "copy .hactl/ (beside the inventory) from where the cluster was set up; without a copy see docs/security.md, \"Lost .hactl/\""
+
+// missingMaterialError lists the generated local files that are missing.
+type missingMaterialError struct {
+	Files []string
+}
+
+func (e *missingMaterialError) Error() string {
+	return fmt.Sprintf("missing local file(s) %s: hactl up generates them for a new cluster; for a running one, %s",
+		strings.Join(e.Files, ", "), restoreHint)
+}
+
+// missingMaterial lists the local files hactl generates for inv that do
+// not exist: generated passwords, and the CA (unless provided), trust
+// bundle, host and client pairs when TLS is on. critical are those whose
+// loss changes what hosts already use (passwords, the CA); the others are
+// re-issued from the CA.
+func missingMaterial(inv *inventory.Inventory) (all, critical []string) {
+	absent := func(p string) bool {
+		_, err := os.Stat(p)
+		return errors.Is(err, fs.ErrNotExist)
+	}
+	for _, u := range inv.Security.ACL.Users {
+		if u.Password.Generated && absent(u.Password.Ref) {
+			all, critical = append(all, u.Password.Ref), append(critical, u.Password.Ref)
+		}
+	}
+	if !inv.Security.TLS.Enabled {
+		return all, critical
+	}
+	s := certStore(inv)
+	if s.CACert == "" {
+		for _, f := range []string{"ca.pem", "ca.key"} {
+			if p := filepath.Join(s.Dir, f); absent(p) {
+				all, critical = append(all, p), append(critical, p)
+			}
+		}
+	}
+	names := []string{}
+	for _, sub := range subjects(inv) {
+		names = append(names, filepath.Join("hosts", sub.Name))
+	}
+	for _, n := range append(names, "client") {
+		for _, p := range []string{filepath.Join(s.Dir, n+".pem"), filepath.Join(s.Dir, n+".key")} {
+			if absent(p) {
+				all = append(all, p)
+			}
+		}
+	}
+	if p := filepath.Join(s.Dir, "trust.pem"); absent(p) {
+		all = append(all, p)
+	}
+	return all, critical
+}
+
+// resolveSecure resolves inv's secrets and loads its TLS material as they
+// are on disk: it generates nothing and fails with a
+// *missingMaterialError naming the generated files that are missing.
 func resolveSecure(inv *inventory.Inventory, lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (*inventory.ResolvedSecrets, error) {
-	if _, err := inventory.GenerateSecrets(inv); err != nil {
-		return nil, err
+	if all, _ := missingMaterial(inv); len(all) > 0 {
+		return nil, &missingMaterialError{Files: all}
 	}
 	sec, err := inventory.ResolveSecrets(inv, lookupEnv, readFile)
 	if err != nil || !inv.Security.TLS.Enabled {
 		return sec, err
 	}
-	t := inv.Security.TLS
-	if _, err := certStore(inv).Ensure(subjects(inv), t.CertValidity, t.RenewBefore, time.Now()); err != nil {
-		return nil, fmt.Errorf("TLS material: %w", err)
-	}
 	if sec.TLS, err = loadMaterial(inv); err != nil {
 		return nil, err
 	}
 	return sec, nil
+}
+
+// prepareMaterial is hactl up's part: it generates the missing passwords
+// and TLS material of inv, renews due certificates, and resolves the
+// secrets. A missing password or CA is generated only when no host holds
+// hactl's aclfile naming that user, or its TLS files (a cluster set up from
+// another copy of .hactl/): new ones would lock every client out.
+func prepareMaterial(ctx context.Context, f *Factory, inv *inventory.Inventory) (*inventory.ResolvedSecrets, error) {
+	if _, critical := missingMaterial(inv); len(critical) > 0 {
+		if err := checkNoHostHas(ctx, f, inv, critical); err != nil {
+			return nil, err
+		}
+		made, err := inventory.GenerateSecrets(inv)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range made {
+			fmt.Fprintf(f.IO.ErrOut, "generated: %s\n", p)
+		}
+	}
+	if t := inv.Security.TLS; t.Enabled {
+		issued, err := certStore(inv).Ensure(subjects(inv), t.CertValidity, t.RenewBefore, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("TLS material: %w", err)
+		}
+		if len(issued) > 0 {
+			fmt.Fprintf(f.IO.ErrOut, "issued certificates: %s\n", strings.Join(issued, ", "))
+		}
+	}
+	return resolveSecure(inv, f.LookupEnv, f.ReadFile)
+}
+
+// hostMaterial is what a host holds of hactl's generated material.
+type hostMaterial struct {
+	TLS      bool     // the trust bundle (tls-ca-cert-file) exists
+	ACLUsers []string // users of hactl's aclfile, when it exists
+}
+
+// probeMaterialCmd prints "tls" when the trust bundle exists and
+// "user NAME" for every user of the aclfile. It only reads.
+func probeMaterialCmd(inv *inventory.Inventory, l provision.Layout) string {
+	ca, _, _ := templates.TLSPaths(inv.Engine)
+	acl := l.Path(path.Join(templates.ConfigDir(inv.Engine), templates.ACLFileName))
+	return fmt.Sprintf("if [ -e %s ]; then echo tls; fi; if [ -e %s ]; then sed -n 's/^user \\([^ ]*\\) .*/user \\1/p' %s; fi",
+		provision.Quote(l.Path(ca)), provision.Quote(acl), provision.Quote(acl))
+}
+
+// parseMaterial reads probeMaterialCmd's output.
+func parseMaterial(out []byte) hostMaterial {
+	var m hostMaterial
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "tls" {
+			m.TLS = true
+		} else if u, ok := strings.CutPrefix(line, "user "); ok {
+			m.ACLUsers = append(m.ACLUsers, u)
+		}
+	}
+	return m
+}
+
+// checkNoHostHas fails when a host already holds what the missing local
+// files stand for: the CA (its TLS files) or a generated user's password
+// (the user in its aclfile). A host that cannot be asked fails it too.
+func checkNoHostHas(ctx context.Context, f *Factory, inv *inventory.Inventory, missing []string) error {
+	caMissing := false
+	users := map[string]string{} // user -> its missing password file
+	for _, p := range missing {
+		if filepath.Dir(p) == certStore(inv).Dir {
+			caMissing = true
+		}
+	}
+	for _, u := range inv.Security.ACL.Users {
+		if slices.Contains(missing, u.Password.Ref) {
+			users[u.Name] = u.Password.Ref
+		}
+	}
+	var errs []error
+	for _, h := range inv.Hosts {
+		if !h.Has(inventory.RoleEngine) && !h.Has(inventory.RoleSentinel) {
+			continue
+		}
+		t, l, err := f.Connect(ctx, inv, &h)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: cannot check for existing TLS files and aclfile before generating %s: %w",
+				h.Name, strings.Join(missing, ", "), err))
+			continue
+		}
+		res, err := t.Run(ctx, probeMaterialCmd(inv, l), nil)
+		t.Close()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: cannot check for existing TLS files and aclfile: %w", h.Name, err))
+			continue
+		}
+		m := parseMaterial(res.Stdout)
+		if caMissing && m.TLS {
+			errs = append(errs, fmt.Errorf("%s already has hactl's TLS files, but the local CA (%s) is missing: a new CA would lock hactl and every client out; %s",
+				h.Name, filepath.Join(certStore(inv).Dir, "ca.pem"), restoreHint))
+		}
+		for _, u := range m.ACLUsers {
+			if p, ok := users[u]; ok {
+				errs = append(errs, fmt.Errorf("%s already has ACL user %s, but its local password file %s is missing: a new password would lock its clients out; %s",
+					h.Name, u, p, restoreHint))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // certStore is the local store of inv's TLS material.

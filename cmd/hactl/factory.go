@@ -38,6 +38,10 @@ type Factory struct {
 	// Binaries returns the hactl-engine and hactl-sentinel executables for
 	// a GOARCH, by base name.
 	Binaries func(ctx context.Context, goarch string) (map[string][]byte, error)
+	// lenient: loadFile returns nil secrets instead of failing when
+	// generated material is missing. Only hactl up sets it, in a copy,
+	// and generates the material (prepareMaterial).
+	lenient bool
 }
 
 // NewFactory returns the production Factory.
@@ -109,6 +113,8 @@ func (f *Factory) inventoryPath(flag string) string {
 }
 
 // load parses the inventory, printing warnings, and resolves its secrets.
+// It generates nothing: missing generated passwords or TLS material are
+// an error naming the files (only hactl up generates them).
 // Every command that works on the hosts loads through here: an inventory
 // whose provider makes the hosts (pulumi, vagrant) stands for the
 // inventory hactl up wrote with them (loadWritten, provider.go).
@@ -137,6 +143,9 @@ func (f *Factory) loadFile(flag string) (*inventory.Inventory, *inventory.Resolv
 		return nil, nil, err
 	}
 	sec, err := resolveSecure(inv, f.LookupEnv, f.ReadFile)
+	if miss := (*missingMaterialError)(nil); f.lenient && errors.As(err, &miss) {
+		return inv, nil, nil
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -93,11 +93,17 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 	if opts.DryRun {
 		mode = modePreview
 	}
-	inv, sec, err := loadProvided(ctx, opts.f, opts.Inventory, opts.Provider, mode)
+	lenient := *opts.f
+	lenient.lenient = true // the material is generated below, when it may be
+	inv, _, err := loadProvided(ctx, &lenient, opts.Inventory, opts.Provider, mode)
 	if errors.Is(err, errNotCreated) {
 		fmt.Fprintf(opts.IO.ErrOut, "%v: no plan to show\n", err)
 		return nil
 	}
+	if err != nil {
+		return err
+	}
+	sec, err := prepareMaterial(ctx, opts.f, inv)
 	if err != nil {
 		return err
 	}
