@@ -189,10 +189,11 @@ func Inspect(certPEM []byte) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	return infoOf(c), nil
+	return InfoOf(c), nil
 }
 
-func infoOf(c *x509.Certificate) Info {
+// InfoOf is Inspect of a parsed certificate.
+func InfoOf(c *x509.Certificate) Info {
 	in := Info{Subject: c.Subject.CommonName, Issuer: c.Issuer.CommonName, DNSNames: c.DNSNames,
 		NotBefore: c.NotBefore, NotAfter: c.NotAfter, IsCA: c.IsCA}
 	for _, ip := range c.IPAddresses {

@@ -23,7 +23,7 @@ func TestIssue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in := infoOf(ca.Cert); !in.IsCA || ca.Cert.KeyUsage&x509.KeyUsageCertSign == 0 {
+	if in := InfoOf(ca.Cert); !in.IsCA || ca.Cert.KeyUsage&x509.KeyUsageCertSign == 0 {
 		t.Fatalf("CA info %+v, key usage %v", in, ca.Cert.KeyUsage)
 	}
 	for _, tc := range []struct {

@@ -223,7 +223,7 @@ func (s Store) Status(subjects []Subject) ([]NamedInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, NamedInfo{Name: "ca", Info: infoOf(ca.Cert)})
+	out = append(out, NamedInfo{Name: "ca", Info: InfoOf(ca.Cert)})
 	if b, err := os.ReadFile(filepath.Join(s.Dir, prevCAFile)); err == nil {
 		in, err := Inspect(b)
 		if err != nil {
@@ -277,10 +277,10 @@ func (s Store) current(issuers []*x509.Certificate, sub Subject, renewBefore tim
 	if err != nil || !slices.ContainsFunc(issuers, func(ca *x509.Certificate) bool { return cert.CheckSignatureFrom(ca) == nil }) {
 		return false
 	}
-	if infoOf(cert).State(now, renewBefore) != StateOK {
+	if InfoOf(cert).State(now, renewBefore) != StateOK {
 		return false
 	}
-	in := infoOf(cert)
+	in := InfoOf(cert)
 	have := append(append([]string{}, in.DNSNames...), in.IPs...)
 	slices.Sort(have)
 	return slices.Equal(sans(sub.Names), have)

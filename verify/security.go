@@ -162,15 +162,12 @@ func (c Config) checkCert(ctx context.Context, n Node, add addFunc) {
 	if c.Security.Now != nil {
 		now = c.Security.Now()
 	}
-	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: c.timeout()}, Config: c.tlsFor(n.Addr)}
-	conn, err := d.DialContext(ctx, "tcp", n.Addr)
+	cert, err := ServedCertificate(ctx, c, n.Addr)
 	if err != nil {
-		add(n.Name, "certificate", false, "TLS handshake: "+err.Error(),
+		add(n.Name, "certificate", false, err.Error(),
 			"the engine's certificate is not signed by the hactl CA, expired, or lacks this address: run hactl certs status")
 		return
 	}
-	defer conn.Close()
-	cert := conn.(*tls.Conn).ConnectionState().PeerCertificates[0]
 	left := cert.NotAfter.Sub(now)
 	days := fmt.Sprintf("%s: expires %s (%d days left)", cert.Subject.CommonName, cert.NotAfter.UTC().Format(time.DateOnly), int(left.Hours()/24))
 	switch {
@@ -181,6 +178,23 @@ func (c Config) checkCert(ctx context.Context, n Node, add addFunc) {
 	default:
 		add(n.Name, "certificate", true, days, "")
 	}
+}
+
+// ServedCertificate is the certificate the node at addr presents in a TLS
+// handshake with hactl's client configuration (verified against the trust
+// bundle, hactl's client certificate offered).
+func ServedCertificate(ctx context.Context, c Config, addr string) (*x509.Certificate, error) {
+	cfg := c.tlsFor(addr)
+	if cfg == nil {
+		return nil, fmt.Errorf("%s does not speak TLS in this inventory", addr)
+	}
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: c.timeout()}, Config: cfg}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
+	}
+	defer conn.Close()
+	return conn.(*tls.Conn).ConnectionState().PeerCertificates[0], nil
 }
 
 // checkNoClientCert: a TLS client without a certificate must be refused

@@ -298,7 +298,7 @@ inventory (mode 0600); hactl up creates what is missing. See docs/security.md.`,
 			if runF != nil {
 				return runF(status)
 			}
-			return certsStatusRun(status)
+			return certsStatusRun(c.Context(), status)
 		},
 	}
 	inventoryFlag(st, &status.Inventory)
@@ -337,9 +337,11 @@ hactl certs rotate --drop-previous once every host has the new ones.
 	return cmd
 }
 
-// certRow is one line of hactl certs status.
+// certRow is one line of hactl certs status: a local file, or what a
+// host serves (Source "served").
 type certRow struct {
 	Name     string     `json:"name"`
+	Source   string     `json:"source"` // local, or served HOST:PORT
 	Subject  string     `json:"subject,omitempty"`
 	Issuer   string     `json:"issuer,omitempty"`
 	NotAfter time.Time  `json:"not_after"`
@@ -350,25 +352,19 @@ type certRow struct {
 	Info     certs.Info `json:"-"`
 }
 
-func certsStatusRun(opts *CertsOptions) error {
-	inv, _, err := opts.f.load(opts.Inventory)
-	if err != nil {
-		return err
-	}
-	if !inv.Security.TLS.Enabled {
-		return flagErrorf("security.tls is not enabled in %s", inv.File)
-	}
-	st, err := certStore(inv).Status(subjects(inv))
-	if err != nil {
-		return err
-	}
-	now, t := time.Now(), inv.Security.TLS
-	var rows []certRow
-	bad := false
-	for _, n := range st {
-		r := certRow{Name: n.Name, Error: n.Err, State: "error"}
-		if n.Err == "" {
-			in := n.Info
+// servedCert is the certificate a host presented, or why it did not.
+type servedCert struct {
+	Name, Addr string
+	Info       certs.Info
+	Err        error
+}
+
+// certRows turns the local certificates and the served ones into rows;
+// bad is set when one (but the previous CA) is unreadable, expired or
+// below min_validity.
+func certRows(local []certs.NamedInfo, served []servedCert, t inventory.TLS, now time.Time) (rows []certRow, bad bool) {
+	add := func(r certRow, in certs.Info) {
+		if r.Error == "" {
 			r.Subject, r.Issuer, r.NotAfter, r.SANs = in.Subject, in.Issuer, in.NotAfter, append(slices.Clone(in.DNSNames), in.IPs...)
 			r.DaysLeft = int(in.Left(now).Hours() / 24)
 			r.State = string(in.State(now, t.RenewBefore))
@@ -376,9 +372,57 @@ func certsStatusRun(opts *CertsOptions) error {
 				r.State = "below min_validity"
 			}
 		}
-		bad = bad || (r.State != string(certs.StateOK) && r.State != string(certs.StateWarn) && n.Name != "ca-previous")
+		bad = bad || (r.State != string(certs.StateOK) && r.State != string(certs.StateWarn) && r.Name != "ca-previous")
 		rows = append(rows, r)
 	}
+	for _, n := range local {
+		add(certRow{Name: n.Name, Source: "local", Error: n.Err, State: "error"}, n.Info)
+	}
+	for _, s := range served {
+		r := certRow{Name: s.Name, Source: "served " + s.Addr, State: "error"}
+		if s.Err != nil {
+			r.Error = s.Err.Error()
+		}
+		add(r, s.Info)
+	}
+	return rows, bad
+}
+
+// servedCerts asks every engine, and every sentinel when they speak TLS,
+// for the certificate it presents.
+func servedCerts(ctx context.Context, vc verify.Config, tlsOnly bool) []servedCert {
+	nodes := slices.Clone(vc.Engines)
+	if tlsOnly {
+		nodes = append(nodes, vc.Sentinels...)
+	}
+	var out []servedCert
+	for _, n := range nodes {
+		s := servedCert{Name: n.Name, Addr: n.Addr}
+		if cert, err := verify.ServedCertificate(ctx, vc, n.Addr); err != nil {
+			s.Err = err
+		} else {
+			s.Info = certs.InfoOf(cert)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// certsStatusRun shows the local certificates and those the hosts serve;
+// it generates and renews nothing (hactl up and certs rotate do).
+func certsStatusRun(ctx context.Context, opts *CertsOptions) error {
+	inv, sec, err := opts.f.load(opts.Inventory)
+	if err != nil {
+		return err
+	}
+	if !inv.Security.TLS.Enabled {
+		return flagErrorf("security.tls is not enabled in %s", inv.File)
+	}
+	local, err := certStore(inv).Status(subjects(inv))
+	if err != nil {
+		return err
+	}
+	rows, bad := certRows(local, servedCerts(ctx, verify.FromInventory(inv, sec), inv.Security.TLS.TLSOnly()), inv.Security.TLS, time.Now())
 	if opts.Output == "json" {
 		if err := printJSON(opts.IO.Out, rows); err != nil {
 			return err
@@ -386,9 +430,9 @@ func certsStatusRun(opts *CertsOptions) error {
 	} else {
 		var tab [][]string
 		for _, r := range rows {
-			tab = append(tab, []string{r.Name, r.State, strconv.Itoa(r.DaysLeft), r.NotAfter.UTC().Format(time.DateOnly), r.Issuer, strings.Join(r.SANs, ",") + r.Error})
+			tab = append(tab, []string{r.Name, r.State, strconv.Itoa(r.DaysLeft), r.NotAfter.UTC().Format(time.DateOnly), r.Issuer, r.Source, strings.Join(r.SANs, ",") + r.Error})
 		}
-		if err := printTable(opts.IO, []string{"NAME", "STATE", "DAYS", "NOT AFTER", "ISSUER", "SANS"}, tab); err != nil {
+		if err := printTable(opts.IO, []string{"NAME", "STATE", "DAYS", "NOT AFTER", "ISSUER", "SOURCE", "SANS"}, tab); err != nil {
 			return err
 		}
 	}

@@ -6,9 +6,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hactl/hactl/certs"
 	"github.com/hactl/hactl/inventory"
 	"github.com/hactl/hactl/provision"
 	"github.com/hactl/hactl/templates"
@@ -162,4 +165,56 @@ func listFiles(dir string) string {
 		return nil
 	})
 	return b.String()
+}
+
+// TestCertRows: certs status fails on an expiring certificate, local or
+// served (a host still serving an old certificate after the local one was
+// renewed), and on one it cannot read.
+func TestCertRows(t *testing.T) {
+	now := time.Now()
+	ca, err := certs.NewCA("test CA", 3650*24*time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := func(validity time.Duration) certs.Info {
+		leaf, err := ca.Issue(certs.Request{CommonName: "db01", Names: []string{"127.0.0.1"}, Validity: validity}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return certs.InfoOf(leaf.Cert)
+	}
+	year, short := info(365*24*time.Hour), info(2*24*time.Hour) // min_validity is 7 days
+	expired := certs.InfoOf(ca.Cert)
+	expired.NotAfter = now.Add(-time.Hour)
+	tlsCfg := inventory.TLS{RenewBefore: 30 * 24 * time.Hour, MinValidity: 7 * 24 * time.Hour}
+	ok := []certs.NamedInfo{{Name: "ca", Info: certs.InfoOf(ca.Cert)}, {Name: "db01", Info: year}, {Name: "client", Info: year}}
+	for _, tc := range []struct {
+		name   string
+		local  []certs.NamedInfo
+		served []servedCert
+		bad    bool
+		state  string // state of the row named "db01" (last one)
+	}{
+		{"all valid", ok, []servedCert{{Name: "db01", Addr: "127.0.0.1:6380", Info: year}}, false, "ok"},
+		{"local certificate expiring", []certs.NamedInfo{ok[0], {Name: "db01", Info: short}}, nil, true, "below min_validity"},
+		{"host serves an expiring one", ok, []servedCert{{Name: "db01", Addr: "127.0.0.1:6380", Info: short}}, true, "below min_validity"},
+		{"host unreadable", ok, []servedCert{{Name: "db01", Addr: "127.0.0.1:6380", Err: errors.New("x509: certificate signed by unknown authority")}}, true, "error"},
+		{"previous CA expired", append(slices.Clone(ok), certs.NamedInfo{Name: "ca-previous", Info: expired}), []servedCert{{Name: "db01", Addr: "a", Info: year}}, false, "ok"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, bad := certRows(tc.local, tc.served, tlsCfg, now)
+			if bad != tc.bad {
+				t.Errorf("bad = %v, want %v: %+v", bad, tc.bad, rows)
+			}
+			state := ""
+			for _, r := range rows {
+				if r.Name == "db01" {
+					state = r.State
+				}
+			}
+			if state != tc.state {
+				t.Errorf("db01: state %q, want %q", state, tc.state)
+			}
+		})
+	}
 }
