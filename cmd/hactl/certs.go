@@ -108,7 +108,10 @@ func resolveSecure(inv *inventory.Inventory, lookupEnv func(string) (string, boo
 // secrets. A missing password or CA is generated only when no host holds
 // hactl's aclfile naming that user, or its TLS files (a cluster set up from
 // another copy of .hactl/): new ones would lock every client out.
-func prepareMaterial(ctx context.Context, f *Factory, inv *inventory.Inventory) (*inventory.ResolvedSecrets, error) {
+//
+// renew false leaves the certificates as they are (hactl certs rotate has
+// just issued them, maybe with a validity below renew_before).
+func prepareMaterial(ctx context.Context, f *Factory, inv *inventory.Inventory, renew bool) (*inventory.ResolvedSecrets, error) {
 	if _, critical := missingMaterial(inv); len(critical) > 0 {
 		if err := checkNoHostHas(ctx, f, inv, critical); err != nil {
 			return nil, err
@@ -121,7 +124,7 @@ func prepareMaterial(ctx context.Context, f *Factory, inv *inventory.Inventory) 
 			fmt.Fprintf(f.IO.ErrOut, "generated: %s\n", p)
 		}
 	}
-	if t := inv.Security.TLS; t.Enabled {
+	if t := inv.Security.TLS; t.Enabled && renew {
 		issued, err := certStore(inv).Ensure(subjects(inv), t.CertValidity, t.RenewBefore, time.Now())
 		if err != nil {
 			return nil, fmt.Errorf("TLS material: %w", err)
@@ -442,7 +445,15 @@ func certsStatusRun(ctx context.Context, opts *CertsOptions) error {
 	return nil
 }
 
+// certsRotateRun renews the certificates and reloads them on the hosts.
+// With --new-ca it runs in two phases: first the trust bundle with both
+// CAs is installed and reloaded everywhere (the certificates stay those of
+// the old CA), then certificates of the new CA are issued, installed and
+// reloaded: no host ever presents a certificate another does not trust.
 func certsRotateRun(ctx context.Context, opts *CertsOptions) error {
+	if opts.NewCA && opts.DropPrevious {
+		return flagErrorf("--new-ca and --drop-previous together would distrust the CA the hosts still use: drop it in a later run")
+	}
 	inv, sec, err := opts.f.load(opts.Inventory)
 	if err != nil {
 		return err
@@ -450,26 +461,45 @@ func certsRotateRun(ctx context.Context, opts *CertsOptions) error {
 	if !inv.Security.TLS.Enabled {
 		return flagErrorf("security.tls is not enabled in %s", inv.File)
 	}
-	// The engines still trust the old CA only: reload them with the old
-	// client certificate and the new trust bundle.
-	old := sec.TLS.Client
 	validity := inv.Security.TLS.CertValidity
 	if opts.Days > 0 {
 		validity = time.Duration(opts.Days) * 24 * time.Hour
 	}
-	issued, err := certStore(inv).Rotate(subjects(inv), certs.RotateOptions{NewCA: opts.NewCA, DropPrevious: opts.DropPrevious, Validity: validity}, time.Now())
+	store := certStore(inv)
+	if opts.NewCA {
+		if _, err := store.Rotate(subjects(inv), certs.RotateOptions{NewCA: true}, time.Now()); err != nil {
+			return err
+		}
+		fmt.Fprintln(opts.IO.ErrOut, "new CA: installing the trust bundle with both CAs first")
+		if err := installAndReload(ctx, opts, sec.TLS.Client); err != nil {
+			return fmt.Errorf("phase 1 of --new-ca (trust both CAs): %w; once fixed run hactl certs rotate (without --new-ca) to finish", err)
+		}
+		if _, sec, err = opts.f.load(opts.Inventory); err != nil {
+			return err
+		}
+	}
+	// The hosts' running certificates are of the previous client's CA:
+	// the reload connects with the client certificate they know.
+	old := sec.TLS.Client
+	issued, err := store.Rotate(subjects(inv), certs.RotateOptions{DropPrevious: opts.DropPrevious, Validity: validity}, time.Now())
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "issued: %s\n", strings.Join(issued, ", "))
-	// Install the files: hactl up, whose plan restarts nothing for
-	// certificate files alone. Its report goes to stderr.
+	return installAndReload(ctx, opts, old)
+}
+
+// installAndReload installs the local TLS material with hactl up (whose
+// plan restarts nothing for certificate files alone; its report goes to
+// stderr), then reloads it: the engines by CONFIG SET, connecting with the
+// client certificate old, the sentinels by a restart.
+func installAndReload(ctx context.Context, opts *CertsOptions, old inventory.KeyPair) error {
 	upIO := *opts.IO
 	upIO.Out = opts.IO.ErrOut
-	if err := upRun(ctx, &UpOptions{IO: &upIO, f: opts.f, Inventory: opts.Inventory, Output: "table", Timeout: opts.Timeout}); err != nil {
-		return fmt.Errorf("install the new certificates: %w", err)
+	if err := upRun(ctx, &UpOptions{IO: &upIO, f: opts.f, Inventory: opts.Inventory, Output: "table", Timeout: opts.Timeout, keepCerts: true}); err != nil {
+		return fmt.Errorf("install the TLS files: %w", err)
 	}
-	inv, sec, err = opts.f.load(opts.Inventory)
+	inv, sec, err := opts.f.load(opts.Inventory)
 	if err != nil {
 		return err
 	}

@@ -91,7 +91,7 @@ func TestPrepareMaterial(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := prepareMaterial(context.Background(), f, inv); err != nil {
+				if _, err := prepareMaterial(context.Background(), f, inv, true); err != nil {
 					t.Fatal(err)
 				}
 				state := filepath.Join(dir, ".hactl")
@@ -129,7 +129,7 @@ func TestPrepareMaterial(t *testing.T) {
 			if err != nil || sec != nil {
 				t.Fatalf("lenient load: %v %v", sec, err)
 			}
-			sec, err = prepareMaterial(context.Background(), f, inv)
+			sec, err = prepareMaterial(context.Background(), f, inv, true)
 			if len(tc.wantErr) == 0 {
 				if err != nil || sec == nil || sec.TLS == nil || sec.Users["app"] == "" {
 					t.Fatalf("prepare: %v", err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,9 +113,79 @@ func securityStory(t *testing.T, engine, subnet string) {
 		t.Errorf("after rotate --days 90 the engines do not present the new certificates:\n%s", out)
 	}
 
+	// An expiring certificate: certs status reports it, locally and as
+	// the engines serve it, and exits non-zero.
+	if out, errOut, code := hactl(t, "certs", "rotate", "-i", inv, "--days", "3"); code != ExitOK {
+		t.Fatalf("certs rotate --days 3: exit %d\n%s\n%s", code, out, errOut)
+	}
+	out, errOut, code = hactl(t, "certs", "status", "-i", inv)
+	if code != ExitVerify || !strings.Contains(out, "db01\tbelow min_validity") || !strings.Contains(out, "below min_validity\t2\t") ||
+		!strings.Contains(out, "\tserved "+tlsAddrOf(t, inv, "db01")) {
+		t.Errorf("certs status with 3-day certificates: exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	// A new CA in two phases, then the previous one dropped; verify is
+	// green after each and the engines serve certificates of the new CA.
+	for _, args := range [][]string{{"--new-ca"}, {"--drop-previous"}} {
+		start = time.Now()
+		out, errOut, code = hactl(t, append([]string{"certs", "rotate", "-i", inv}, args...)...)
+		if code != ExitOK {
+			t.Fatalf("certs rotate %v: exit %d\n%s\n%s", args, code, out, errOut)
+		}
+		t.Logf("timing: hactl certs rotate %v: %s", args, time.Since(start).Round(time.Millisecond))
+		waitVerified(t, inv, master, 30*time.Second)
+		st, errOut, code := hactl(t, "certs", "status", "-i", inv, "-o", "json")
+		var rows []certRow
+		if err := json.Unmarshal([]byte(st), &rows); err != nil || code != ExitOK {
+			t.Fatalf("certs status after %v: exit %d %v\n%s\n%s", args, code, err, st, errOut)
+		}
+		ca, served := "", 0
+		for _, r := range rows {
+			if r.Name == "ca" {
+				ca = r.Subject
+			}
+			if strings.HasPrefix(r.Source, "served") {
+				served++
+				if r.Issuer != ca || r.State != "ok" {
+					t.Errorf("after %v: %s serves a certificate of %q (%s), the CA is %q", args, r.Source, r.Issuer, r.State, ca)
+				}
+			}
+		}
+		if served != 6 {
+			t.Errorf("after %v: %d served certificates, want 6 (3 engines, 3 sentinels)", args, served)
+		}
+	}
+
 	t.Run("wrong CA", func(t *testing.T) {
 		other := copyInventory(t, inv)
-		out, _, code := hactl(t, "verify", "-i", other, "-o", "json")
+		// Without the local CA nothing generates a new one.
+		out, errOut, code := hactl(t, "verify", "-i", other, "-o", "json")
+		if code == ExitOK || !strings.Contains(errOut, "tls/ca.pem") || !strings.Contains(errOut, "copy .hactl/") {
+			t.Errorf("verify without the local CA: exit %d\n%s\n%s", code, out, errOut)
+		}
+		out, errOut, code = hactl(t, "up", "-i", other)
+		if code == ExitOK || !strings.Contains(errOut, "already has hactl's TLS files") {
+			t.Errorf("up without the local CA: exit %d\n%s\n%s", code, out, errOut)
+		}
+		if _, err := os.Stat(filepath.Join(filepath.Dir(other), ".hactl", "tls", "ca.pem")); err == nil {
+			t.Error("up generated a CA while the hosts have one")
+		}
+		// Another CA (made by hand): up refuses on the TLS refusal
+		// instead of rendering toward the inventory's master; verify
+		// names the unknown authority.
+		data, _ := os.ReadFile(other)
+		oinv, _, err := inventory.Parse(other, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := certStore(oinv).Ensure(subjects(oinv), 24*time.Hour, time.Hour, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		out, errOut, code = hactl(t, "up", "-i", other)
+		if code == ExitOK || !strings.Contains(errOut, "refused the inventory's credentials") || !strings.Contains(errOut, "TLS") {
+			t.Errorf("up with another CA: exit %d\n%s\n%s", code, out, errOut)
+		}
+		out, _, code = hactl(t, "verify", "-i", other, "-o", "json")
 		if code != ExitVerify || !strings.Contains(out, "certificate signed by unknown authority") {
 			t.Errorf("verify with another CA: exit %d\n%s", code, failedChecks(out))
 		}
@@ -196,7 +267,7 @@ func appendFile(t *testing.T, path, s string) {
 }
 
 // copyInventory copies the inventory and its password files to a new
-// directory without the TLS material (hactl makes a new CA there).
+// directory without the TLS material; the lab's nodes are linked.
 func copyInventory(t *testing.T, inv string) string {
 	t.Helper()
 	src, dst := filepath.Dir(inv), t.TempDir()
@@ -206,7 +277,15 @@ func copyInventory(t *testing.T, inv string) string {
 		}
 		rel, _ := filepath.Rel(src, p)
 		if fi.IsDir() {
-			if rel == "nodes" || rel == filepath.Join(".hactl", "tls") {
+			if rel == "nodes" {
+				// The same hosts: the lab's node roots are found beside
+				// the inventory.
+				if err := os.Symlink(p, filepath.Join(dst, rel)); err != nil {
+					return err
+				}
+				return filepath.SkipDir
+			}
+			if rel == filepath.Join(".hactl", "tls") {
 				return filepath.SkipDir
 			}
 			return os.MkdirAll(filepath.Join(dst, rel), 0o700)
@@ -226,7 +305,7 @@ func copyInventory(t *testing.T, inv string) string {
 	return filepath.Join(dst, filepath.Base(inv))
 }
 
-// loadTLS loads an inventory (generating what is missing) and returns
+// loadTLS loads an inventory and returns
 // hactl's client TLS configuration.
 func loadTLS(t *testing.T, path string) *tls.Config {
 	t.Helper()

@@ -28,6 +28,9 @@ type UpOptions struct {
 	// reached (exit 1 all the same); by default up changes nothing then.
 	SkipUnreachable bool
 	Provider        ProviderOptions
+	// keepCerts: install the local certificates as they are, renewing
+	// none (hactl certs rotate, which has just issued them).
+	keepCerts bool
 }
 
 // NewCmdUp builds hactl up.
@@ -103,7 +106,7 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 	if err != nil {
 		return err
 	}
-	sec, err := prepareMaterial(ctx, opts.f, inv)
+	sec, err := prepareMaterial(ctx, opts.f, inv, !opts.keepCerts)
 	if err != nil {
 		return err
 	}
