@@ -216,6 +216,11 @@ func (c *Client) serveInput(in *inState, needRead bool) {
 				if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 					s.log.Debug("client read error", "id", c.id, "addr", c.addr, "err", err)
 				}
+				// TLS returns the last requests with the close_notify
+				// behind them: run them first, as the event loop does.
+				if n > 0 && c.parse(in) {
+					c.runBatch(in, 0)
+				}
 				return
 			}
 		}

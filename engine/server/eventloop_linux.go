@@ -28,7 +28,8 @@ import (
 // reply does not fit the socket buffer, the loop hands it over: the file
 // descriptor leaves epoll, becomes a net.Conn, and the goroutine path
 // (serveInput) continues with the rest of the batch and the unparsed input.
-// A client never comes back to the loop. TLS clients never enter it.
+// A client never comes back to the loop. TLS clients enter it once their
+// handshake is done (tlsloop_linux.go).
 
 // eventLoop is the epoll loop; everything but incoming and stopped is
 // owned by its goroutine.
@@ -41,6 +42,7 @@ type eventLoop struct {
 	events []syscall.EpollEvent
 	ready  []*loopClient
 	dead   []*loopClient
+	tlsBuf []byte // raw TLS input of the client being read
 
 	mu       sync.Mutex
 	incoming []*loopClient
@@ -54,6 +56,7 @@ type loopClient struct {
 	in     *inState
 	dead   bool
 	handed bool
+	eof    bool // a TLS client sent close_notify: close after the replies
 }
 
 func newEventLoop(s *Server) (*eventLoop, error) {
@@ -101,27 +104,36 @@ func (l *eventLoop) wakeLocked() {
 // its descriptor (same open socket, still nonblocking), the net.Conn is
 // closed.
 func (l *eventLoop) adopt(conn net.Conn) (*loopConn, error) {
+	fd, err := dupConn(conn)
+	if err != nil {
+		return nil, err
+	}
+	lc := &loopConn{fd: fd, laddr: conn.LocalAddr(), raddr: conn.RemoteAddr(), handed: make(chan struct{})}
+	conn.Close()
+	return lc, nil
+}
+
+// dupConn duplicates the descriptor of a TCP connection, which stays open.
+func dupConn(conn net.Conn) (int, error) {
 	tc, ok := conn.(*net.TCPConn)
 	if !ok {
-		return nil, errors.New("not a TCP connection")
+		return -1, errors.New("not a TCP connection")
 	}
 	rc, err := tc.SyscallConn()
 	if err != nil {
-		return nil, fmt.Errorf("raw conn: %w", err)
+		return -1, fmt.Errorf("raw conn: %w", err)
 	}
 	fd := -1
 	var derr error
 	if err := rc.Control(func(s uintptr) {
 		fd, derr = dupCloexec(int(s))
 	}); err != nil {
-		return nil, fmt.Errorf("raw conn: %w", err)
+		return -1, fmt.Errorf("raw conn: %w", err)
 	}
 	if derr != nil {
-		return nil, fmt.Errorf("dup: %w", derr)
+		return -1, fmt.Errorf("dup: %w", derr)
 	}
-	lc := &loopConn{fd: fd, laddr: tc.LocalAddr(), raddr: tc.RemoteAddr(), handed: make(chan struct{})}
-	tc.Close()
-	return lc, nil
+	return fd, nil
 }
 
 func dupCloexec(fd int) (int, error) {
@@ -165,6 +177,10 @@ func (l *eventLoop) register() {
 			continue
 		}
 		l.conns[int32(fd)] = lcl
+		if lcl.lc.t != nil {
+			// The handshake may have read requests sent right behind it.
+			l.decryptTLS(lcl)
+		}
 	}
 }
 
@@ -233,6 +249,10 @@ func (l *eventLoop) run() {
 func (l *eventLoop) read(lcl *loopClient) {
 	c, in := lcl.c, lcl.in
 	lcl.dead, lcl.handed = false, false
+	if lcl.lc.t != nil {
+		l.readTLS(lcl)
+		return
+	}
 	if lcl.lc.killed.Load() || !c.makeRoom(in) {
 		l.dead = append(l.dead, lcl)
 		return
@@ -291,29 +311,52 @@ func (l *eventLoop) runReady() {
 			l.dead = append(l.dead, lcl)
 			continue
 		}
-		if c.w.Len() > 0 {
-			n, err := sendNoSignal(lcl.lc.fd, c.w.B)
-			if n > 0 {
-				s.stats.netOutput.Add(int64(n))
-			}
-			switch {
-			case n == c.w.Len():
-				c.w.Reset()
-			case err == nil || err == syscall.EAGAIN:
-				// The socket buffer is full: a goroutine finishes the
-				// write (blocking) and serves the client from now on.
-				c.w.B = c.w.B[:copy(c.w.B, c.w.B[max(n, 0):])]
-				l.handOver(lcl, batchDone)
-				continue
-			default:
-				l.dead = append(l.dead, lcl)
-				continue
-			}
+		send := l.send
+		if lcl.lc.t != nil {
+			send = l.sendTLS
 		}
-		if c.closeAfter {
+		switch send(lcl) {
+		case sendFull:
+			// The socket buffer is full: a goroutine finishes the write
+			// (blocking) and serves the client from now on.
+			l.handOver(lcl, batchDone)
+			continue
+		case sendFailed:
+			l.dead = append(l.dead, lcl)
+			continue
+		}
+		if c.closeAfter || lcl.eof {
 			l.dead = append(l.dead, lcl)
 		}
 	}
+}
+
+// Results of sending a client's replies.
+const (
+	sendDone   = iota // everything was sent
+	sendFull          // the socket buffer is full: the rest is left in c.w
+	sendFailed        // the connection is broken
+)
+
+// send sends a plain client's replies.
+func (l *eventLoop) send(lcl *loopClient) int {
+	c := lcl.c
+	if c.w.Len() == 0 {
+		return sendDone
+	}
+	n, err := sendNoSignal(lcl.lc.fd, c.w.B)
+	if n > 0 {
+		l.s.stats.netOutput.Add(int64(n))
+	}
+	switch {
+	case n == c.w.Len():
+		c.w.Reset()
+		return sendDone
+	case err == nil || err == syscall.EAGAIN:
+		c.w.B = c.w.B[:copy(c.w.B, c.w.B[max(n, 0):])]
+		return sendFull
+	}
+	return sendFailed
 }
 
 // rawWaitMs bounds the epoll_wait that keeps the P (see wait).
@@ -391,7 +434,7 @@ func (l *eventLoop) handOver(lcl *loopClient, next int) {
 	close(lc.handed)
 	lc.mu.Unlock()
 	l.s.wg.Add(1)
-	go lcl.c.resume(lcl.in, next)
+	go lcl.c.resume(lcl.in, next, lc)
 }
 
 // closeClient ends a loop client: the usual cleanup, then the descriptor.
@@ -413,9 +456,12 @@ func (l *eventLoop) closeClient(lcl *loopClient) {
 
 // resume continues a client handed over by the event loop on the
 // goroutine path.
-func (c *Client) resume(in *inState, next int) {
+func (c *Client) resume(in *inState, next int, lc *loopConn) {
 	defer c.srv.wg.Done()
 	defer c.cleanup()
+	if !lc.flushTLS() {
+		return
+	}
 	if next >= 0 {
 		if !c.runBatch(in, next) {
 			return
@@ -443,9 +489,19 @@ type loopConn struct {
 	mu    sync.Mutex
 	fd    int      // -1 once closed or handed over
 	inner net.Conn // after the hand-over
+	t     *loopTLS // TLS clients only
 }
 
 var errLoopClosed = fmt.Errorf("event loop client: %w", net.ErrClosed)
+
+// deadlineConn is the connection deadlines apply to: for a TLS client the
+// one of its current mode (nil in the loop, where nothing blocks).
+func (lc *loopConn) deadlineConn() (net.Conn, error) {
+	if lc.t != nil {
+		return lc.tlsDeadlineConn()
+	}
+	return lc.conn()
+}
 
 func (lc *loopConn) conn() (net.Conn, error) {
 	<-lc.handed
@@ -459,6 +515,9 @@ func (lc *loopConn) conn() (net.Conn, error) {
 
 // Read reads from the handed-over connection.
 func (lc *loopConn) Read(b []byte) (int, error) {
+	if lc.t != nil {
+		return lc.readTLS(b)
+	}
 	nc, err := lc.conn()
 	if err != nil {
 		return 0, err
@@ -468,6 +527,9 @@ func (lc *loopConn) Read(b []byte) (int, error) {
 
 // Write writes to the handed-over connection.
 func (lc *loopConn) Write(b []byte) (int, error) {
+	if lc.t != nil {
+		return lc.writeTLS(b)
+	}
 	nc, err := lc.conn()
 	if err != nil {
 		return 0, err
@@ -484,6 +546,9 @@ func (lc *loopConn) Close() error {
 	if lc.inner != nil {
 		return lc.inner.Close()
 	}
+	if lc.t != nil {
+		return lc.closeTLSLocked()
+	}
 	if lc.fd >= 0 {
 		return syscall.Shutdown(lc.fd, syscall.SHUT_RDWR)
 	}
@@ -498,8 +563,8 @@ func (lc *loopConn) RemoteAddr() net.Addr { return lc.raddr }
 
 // SetDeadline applies to the handed-over connection.
 func (lc *loopConn) SetDeadline(t time.Time) error {
-	nc, err := lc.conn()
-	if err != nil {
+	nc, err := lc.deadlineConn()
+	if nc == nil {
 		return err
 	}
 	return nc.SetDeadline(t)
@@ -507,8 +572,8 @@ func (lc *loopConn) SetDeadline(t time.Time) error {
 
 // SetReadDeadline applies to the handed-over connection.
 func (lc *loopConn) SetReadDeadline(t time.Time) error {
-	nc, err := lc.conn()
-	if err != nil {
+	nc, err := lc.deadlineConn()
+	if nc == nil {
 		return err
 	}
 	return nc.SetReadDeadline(t)
@@ -516,8 +581,8 @@ func (lc *loopConn) SetReadDeadline(t time.Time) error {
 
 // SetWriteDeadline applies to the handed-over connection.
 func (lc *loopConn) SetWriteDeadline(t time.Time) error {
-	nc, err := lc.conn()
-	if err != nil {
+	nc, err := lc.deadlineConn()
+	if nc == nil {
 		return err
 	}
 	return nc.SetWriteDeadline(t)

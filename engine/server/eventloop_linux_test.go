@@ -28,6 +28,11 @@ func dialRaw(t *testing.T, addr string) *rawClient {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newRawClient(t, conn)
+}
+
+// newRawClient wraps an open connection (closed when the test ends).
+func newRawClient(t *testing.T, conn net.Conn) *rawClient {
 	t.Cleanup(func() { conn.Close() })
 	conn.SetDeadline(time.Now().Add(20 * time.Second))
 	return &rawClient{t: t, conn: conn, r: bufio.NewReaderSize(conn, 1<<16)}
@@ -123,14 +128,44 @@ func ioModels(t *testing.T, mod func(*Settings), f func(t *testing.T, addr strin
 	}
 }
 
+// ioScenario is a behaviour checked in both I/O models; dial opens a
+// client connection to the server under test.
+type ioScenario struct {
+	name string
+	mod  func(*Settings)
+	run  func(t *testing.T, dial func() *rawClient)
+}
+
+// runIOScenarios runs each scenario against both I/O models, with base
+// applied to the settings first and clients opened by dial.
+func runIOScenarios(t *testing.T, tests []ioScenario, base func(*Settings), dial func(t *testing.T, addr string) *rawClient) {
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mod := func(s *Settings) {
+				if base != nil {
+					base(s)
+				}
+				if tt.mod != nil {
+					tt.mod(s)
+				}
+			}
+			ioModels(t, mod, func(t *testing.T, addr string) {
+				tt.run(t, func() *rawClient { return dial(t, addr) })
+			})
+		})
+	}
+}
+
 func TestIOModelScenarios(t *testing.T) {
-	tests := []struct {
-		name string
-		mod  func(*Settings)
-		run  func(t *testing.T, addr string)
-	}{
-		{"pipeline", nil, func(t *testing.T, addr string) {
-			c := dialRaw(t, addr)
+	runIOScenarios(t, ioScenarios(), nil, dialRaw)
+}
+
+// ioScenarios are the connection behaviours both I/O models must share,
+// over plain TCP and over TLS (tlsloop_linux_test.go).
+func ioScenarios() []ioScenario {
+	return []ioScenario{
+		{"pipeline", nil, func(t *testing.T, dial func() *rawClient) {
+			c := dial()
 			var cmds, want []string
 			for i := range 500 {
 				cmds = append(cmds, fmt.Sprintf("SET k%d v%d", i, i), fmt.Sprintf("GET k%d", i), "INCR n")
@@ -139,8 +174,8 @@ func TestIOModelScenarios(t *testing.T) {
 			c.send(cmds...)
 			c.expect(want...)
 		}},
-		{"request split across writes", nil, func(t *testing.T, addr string) {
-			c := dialRaw(t, addr)
+		{"request split across writes", nil, func(t *testing.T, dial func() *rawClient) {
+			c := dial()
 			msg := "*3\r\n$3\r\nSET\r\n$1\r\na\r\n$5\r\nhello\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n"
 			for i := range len(msg) {
 				if _, err := c.conn.Write([]byte{msg[i]}); err != nil {
@@ -149,8 +184,8 @@ func TestIOModelScenarios(t *testing.T) {
 			}
 			c.expect("+OK", "$hello")
 		}},
-		{"blocking command hands over with the rest of the batch", nil, func(t *testing.T, addr string) {
-			a, b := dialRaw(t, addr), dialRaw(t, addr)
+		{"blocking command hands over with the rest of the batch", nil, func(t *testing.T, dial func() *rawClient) {
+			a, b := dial(), dial()
 			a.send("SET before 1", "BLPOP q 10", "PING", "GET before")
 			a.expect("+OK") // replies before the blocking command are not held back
 			time.Sleep(50 * time.Millisecond)
@@ -160,13 +195,13 @@ func TestIOModelScenarios(t *testing.T) {
 			a.send("SET after 2", "GET after")
 			a.expect("+OK", "$2")
 		}},
-		{"blocking timeout", nil, func(t *testing.T, addr string) {
-			a := dialRaw(t, addr)
+		{"blocking timeout", nil, func(t *testing.T, dial func() *rawClient) {
+			a := dial()
 			a.send("BLPOP none 0.05", "PING")
 			a.expect("*-1", "+PONG")
 		}},
-		{"pubsub", nil, func(t *testing.T, addr string) {
-			sub, pub := dialRaw(t, addr), dialRaw(t, addr)
+		{"pubsub", nil, func(t *testing.T, dial func() *rawClient) {
+			sub, pub := dial(), dial()
 			sub.send("SUBSCRIBE ch")
 			sub.expect("*[subscribe ch :1]")
 			pub.send("PUBLISH ch hello")
@@ -175,8 +210,8 @@ func TestIOModelScenarios(t *testing.T) {
 			sub.send("PING")
 			sub.expect("*[pong ]")
 		}},
-		{"monitor", nil, func(t *testing.T, addr string) {
-			mon, cl := dialRaw(t, addr), dialRaw(t, addr)
+		{"monitor", nil, func(t *testing.T, dial func() *rawClient) {
+			mon, cl := dial(), dial()
 			mon.send("MONITOR")
 			mon.expect("+OK")
 			cl.send("SET mk mv")
@@ -185,28 +220,28 @@ func TestIOModelScenarios(t *testing.T) {
 				t.Fatalf("monitor line = %q", got)
 			}
 		}},
-		{"client kill", nil, func(t *testing.T, addr string) {
-			victim, killer := dialRaw(t, addr), dialRaw(t, addr)
+		{"client kill", nil, func(t *testing.T, dial func() *rawClient) {
+			victim, killer := dial(), dial()
 			victim.send("CLIENT ID")
 			id := strings.TrimPrefix(victim.reply(), ":")
 			killer.send("CLIENT KILL ID " + id)
 			killer.expect(":1")
 			victim.expectEOF()
 		}},
-		{"quit and protocol error close after the reply", nil, func(t *testing.T, addr string) {
-			q := dialRaw(t, addr)
+		{"quit and protocol error close after the reply", nil, func(t *testing.T, dial func() *rawClient) {
+			q := dial()
 			q.send("PING", "QUIT", "PING")
 			q.expect("+PONG", "+OK")
 			q.expectEOF()
-			p := dialRaw(t, addr)
+			p := dial()
 			io.WriteString(p.conn, "*1\r\n$4\r\nPING\r\n*x\r\n")
 			p.expect("+PONG", "-ERR Protocol error: invalid multibulk length")
 			p.expectEOF()
 		}},
-		{"reply larger than the socket buffer", nil, func(t *testing.T, addr string) {
+		{"reply larger than the socket buffer", nil, func(t *testing.T, dial func() *rawClient) {
 			// Settle the heap afterwards: the eviction tests measure it.
 			t.Cleanup(debug.FreeOSMemory)
-			c := dialRaw(t, addr)
+			c := dial()
 			big := strings.Repeat("x", 16<<20)
 			fmt.Fprintf(c.conn, "*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$%d\r\n%s\r\n", len(big), big)
 			c.expect("+OK")
@@ -218,37 +253,40 @@ func TestIOModelScenarios(t *testing.T) {
 			}
 			c.expect("+PONG")
 		}},
-		{"auth then pipelined commands", func(s *Settings) { s.RequirePass = "pw" }, func(t *testing.T, addr string) {
-			c := dialRaw(t, addr)
+		{"auth then pipelined commands", func(s *Settings) { s.RequirePass = "pw" }, func(t *testing.T, dial func() *rawClient) {
+			c := dial()
 			c.send("GET a", "AUTH pw", "SET a b", "GET a")
 			c.expect("-NOAUTH Authentication required.", "+OK", "+OK", "$b")
 		}},
-		{"multi exec", nil, func(t *testing.T, addr string) {
-			c := dialRaw(t, addr)
+		{"multi exec", nil, func(t *testing.T, dial func() *rawClient) {
+			c := dial()
 			c.send("MULTI", "INCR m", "BLPOP q 1", "EXEC")
 			c.expect("+OK", "+QUEUED", "+QUEUED", "*[:1 *-1]")
 		}},
-		{"idle timeout", func(s *Settings) { s.Timeout = time.Second }, func(t *testing.T, addr string) {
-			c := dialRaw(t, addr)
+		{"idle timeout", func(s *Settings) { s.Timeout = time.Second }, func(t *testing.T, dial func() *rawClient) {
+			c := dial()
 			c.send("PING")
 			c.expect("+PONG")
 			c.expectEOF()
 		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { ioModels(t, tt.mod, tt.run) })
 	}
 }
 
 // TestEventLoopManyClients runs interleaved clients through one loop and
 // checks every reply lands on the right connection.
 func TestEventLoopManyClients(t *testing.T) {
-	ioModels(t, nil, func(t *testing.T, addr string) {
+	manyClients(t, nil, func(addr string) (net.Conn, error) { return net.Dial("tcp", addr) })
+}
+
+// manyClients runs 20 clients opened by dial, 50 rounds each, in both I/O
+// models.
+func manyClients(t *testing.T, mod func(*Settings), dial func(addr string) (net.Conn, error)) {
+	ioModels(t, mod, func(t *testing.T, addr string) {
 		const clients, rounds = 20, 50
 		errs := make(chan error, clients)
 		for i := range clients {
 			go func() {
-				conn, err := net.Dial("tcp", addr)
+				conn, err := dial(addr)
 				if err != nil {
 					errs <- err
 					return

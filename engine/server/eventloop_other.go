@@ -3,6 +3,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
 )
@@ -17,7 +18,9 @@ func newEventLoop(*Server) (*eventLoop, error) {
 	return nil, errors.New("the event loop needs Linux (epoll)")
 }
 
-func (*eventLoop) run()                              {}
-func (*eventLoop) wake()                             {}
-func (*eventLoop) adopt(net.Conn) (*loopConn, error) { return nil, errors.New("no event loop") }
-func (*eventLoop) add(*Client, *loopConn) bool       { return false }
+func (*eventLoop) run()  {}
+func (*eventLoop) wake() {}
+func (*eventLoop) attach(conn net.Conn, _ func() *tls.Config) (net.Conn, *loopConn) {
+	return conn, nil
+}
+func (*eventLoop) start(*Client, *loopConn) {}

@@ -616,18 +616,14 @@ func (s *Server) accept(conn net.Conn) {
 	}
 	var lc *loopConn
 	if s.loop != nil {
-		if l, err := s.loop.adopt(conn); err == nil {
-			lc, conn = l, l
-		}
+		conn, lc = s.loop.attach(conn, s.tls.ServerConfig)
 	}
 	c := newClient(s, conn)
 	s.clients[c.id] = c
 	s.stats.connectionsReceived++
 	s.mu.Unlock()
 	if lc != nil {
-		if !s.loop.add(c, lc) {
-			c.cleanup()
-		}
+		s.loop.start(c, lc)
 		return
 	}
 	s.wg.Add(1)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -22,6 +23,8 @@ func tlsSettingsForTest(t *testing.T, ca *tlstest.CA, f tlstest.Files, port int)
 	set := replSettingsForTest(t.TempDir())
 	set.Port = 0 // TLS only
 	set.TLS = TLSSettings{Port: port, CertFile: f.Cert, KeyFile: f.Key, CAFile: ca.CAFile, AuthClients: "yes", Replication: true}
+	// HACTL_TEST_IO_MODEL=eventloop serves the TLS clients from the loop.
+	set.IOModel = os.Getenv("HACTL_TEST_IO_MODEL")
 	return set
 }
 
