@@ -5,7 +5,9 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"io"
 	"net"
+	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -213,4 +215,48 @@ func TestTLSClientsOnLoop(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTLSKeyUpdate: a TLS 1.3 KeyUpdate asking for ours (openssl s_client's
+// "K" command) arrives between requests; tls.Conn answers it from inside
+// Read, and the requests before and after it are served in both models.
+func TestTLSKeyUpdate(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("no openssl")
+	}
+	ca := tlstest.NewCA(t, "test")
+	node := ca.IssueValid("node")
+	ioModels(t, tlsOnly(t, ca, node), func(t *testing.T, addr string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, openssl, "s_client", "-connect", addr, "-CAfile", ca.CAFile,
+			"-cert", node.Cert, "-key", node.Key, "-tls1_3", "-crlf")
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out // KEYUPDATE goes to stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// s_client reads one line at a time: give each its own moment.
+		for _, line := range []string{"SET ku 1", "K", "INCR ku", "K", "INCR ku"} {
+			time.Sleep(200 * time.Millisecond)
+			io.WriteString(in, line+"\n")
+		}
+		time.Sleep(300 * time.Millisecond)
+		in.Close()
+		cmd.Wait()
+		got := out.String()
+		at := 0
+		for _, want := range []string{"+OK", "KEYUPDATE", ":2", "KEYUPDATE", ":3"} {
+			i := strings.Index(got[at:], want)
+			if i < 0 {
+				t.Fatalf("s_client output lacks %q after byte %d:\n%s", want, at, got)
+			}
+			at += i + len(want)
+		}
+	})
 }
