@@ -600,6 +600,14 @@ func (s *Server) accept(conn net.Conn) {
 		tc.SetKeepAlivePeriod(300 * time.Second)
 	}
 	s.mu.Lock()
+	if s.closing.Load() {
+		// Serve's shutdown sweep (under s.mu, after closing is set) has
+		// closed every client or is about to: a client added after it would
+		// keep wg.Wait waiting until its peer hangs up.
+		s.mu.Unlock()
+		conn.Close()
+		return
+	}
 	if len(s.clients) >= s.set.MaxClients && s.set.MaxClients > 0 {
 		s.stats.rejectedConns++
 		s.mu.Unlock()
