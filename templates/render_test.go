@@ -222,3 +222,56 @@ func TestBindAddrs(t *testing.T) {
 		}
 	}
 }
+
+// TestHAProxyReplicaCheck: with two or more engine hosts every engine check
+// refuses a master without an attached replica (connected_slaves:[1-9],
+// after role:master, before the sentinels are asked); with one engine host
+// it would never route, so the line is left out.
+func TestHAProxyReplicaCheck(t *testing.T) {
+	const replicas = "    tcp-check expect min-recv 0 rstring connected_slaves:[1-9]\n"
+	tests := []struct {
+		name   string
+		edit   func(string) string
+		checks int // check backends, one per engine and sentinel majority
+		want   int // replica lines
+	}{
+		{"three engines", nil, 9, 9},
+		{"two engines", func(s string) string {
+			return strings.Replace(s, "  - name: db03\n    address: 192.168.69.83\n", "", 1)
+		}, 2, 2},
+		{"one engine", func(s string) string {
+			s = strings.Replace(s, "  - name: db02\n    address: 192.168.69.82\n  - name: db03\n    address: 192.168.69.83\n", "", 1)
+			return strings.Replace(s, "quorum: 2", "quorum: 1", 1)
+		}, 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inv, sec := example(t, tt.edit)
+			files, err := Render(inv, sec, Params{Host: "lb01"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cfg string
+			for _, f := range files {
+				if f.Path == HAProxyConfig {
+					cfg = string(f.Content)
+				}
+			}
+			if got := strings.Count(cfg, "\nbackend chk_"); got != tt.checks {
+				t.Fatalf("%d check backends, want %d", got, tt.checks)
+			}
+			if got := strings.Count(cfg, replicas); got != tt.want {
+				t.Errorf("%d replica checks, want %d", got, tt.want)
+			}
+			// Ordered within each check: role, then replicas, then sentinels.
+			for _, chk := range strings.Split(cfg, "\nbackend chk_")[1:] {
+				role := strings.Index(chk, "string role:master\n")
+				rep := strings.Index(chk, replicas)
+				sent := strings.Index(chk, "tcp-check connect addr")
+				if role < 0 || sent < role || (tt.want > 0 && (rep < role || rep > sent)) {
+					t.Errorf("check out of order (role %d, replicas %d, sentinels %d):\n%s", role, rep, sent, chk)
+				}
+			}
+		})
+	}
+}

@@ -235,7 +235,8 @@ func TestRenderedConfigsRunOnRedis(t *testing.T) {
 // TestRenderedHAProxy checks haproxy.cfg with haproxy -c, then, as root,
 // runs haproxy in front of a master and a replica watched by two of the
 // three sentinels (a majority: the check also asks them) and checks that
-// every connection lands on the master.
+// every connection lands on the master, then, with the replica shut down,
+// that none does (a master needs an attached replica).
 func TestRenderedHAProxy(t *testing.T) {
 	haproxy := need(t, "/usr/sbin/haproxy")
 	inv, files := loopback(t, "redis")
@@ -276,4 +277,14 @@ func TestRenderedHAProxy(t *testing.T) {
 			t.Fatalf("connection %d through haproxy: %q, %v; want the master", i, got, err)
 		}
 	}
+	// Without its replica the master gets nothing, though the sentinels
+	// (both still up) name it master: the connected_slaves check.
+	db02, _ := inv.Host("db02")
+	if got, err := call(net.JoinHostPort(db02.Address, strconv.Itoa(inv.Server.Port)), pw, "SHUTDOWN", "NOSAVE"); err == nil {
+		t.Fatalf("SHUTDOWN of the replica answered %q", got)
+	}
+	eventually(t, 5*time.Second, "haproxy refuses a master without replicas", func() (bool, string) {
+		got, err := call(proxy, pw, "PING")
+		return err != nil, fmt.Sprint(got, err)
+	})
 }
