@@ -275,6 +275,19 @@ func (l *lab) kill(key string, sig syscall.Signal) {
 	}
 }
 
+// waitRefused waits until nothing accepts TCP connections at addr (a killed
+// process is gone) and returns that moment; at most d.
+func (l *lab) waitRefused(addr string, d time.Duration) time.Time {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		c, err := net.DialTimeout("tcp", addr, 50*time.Millisecond)
+		if err != nil {
+			break
+		}
+		c.Close()
+	}
+	return time.Now()
+}
+
 func (l *lab) stopAll() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -364,10 +377,11 @@ func (l *lab) client(addr string) *redis.Client {
 		TLSConfig: l.cfg.tlsFor(addr)})
 }
 
-// ack is one acknowledged write.
+// ack is one acknowledged write: sent is when the request left, at when
+// its acknowledgement arrived.
 type ack struct {
-	key string
-	at  time.Time
+	key      string
+	sent, at time.Time
 }
 
 // writer writes SET prefix:i through target() every interval until ctx
@@ -387,12 +401,13 @@ func (l *lab) write(ctx context.Context, prefix string, target func() string, in
 	defer func() { cl.Close() }()
 	for i := 0; ctx.Err() == nil; i++ {
 		key := fmt.Sprintf("%s:%d", prefix, i)
+		sent := time.Now()
 		if err := cl.Set(context.Background(), key, i, 0).Err(); err != nil {
 			w.errors++
 			cl.Close()
 			cl = l.client(target())
 		} else {
-			w.acks = append(w.acks, ack{key, time.Now()})
+			w.acks = append(w.acks, ack{key, sent, time.Now()})
 		}
 		select {
 		case <-ctx.Done():
