@@ -204,10 +204,7 @@ func sandboxed(t *testing.T, roots string, m *sandboxManager, args ...string) (s
 		tr, _, err := connect(ctx, inv, h)
 		return tr, provision.Layout{Root: filepath.Join(roots, h.Name), Services: provision.Processes, Manager: m}, err
 	}
-	var out, errb strings.Builder
-	f.IO = &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb}
-	code := run(context.Background(), f, args)
-	return out.String(), errb.String(), code
+	return runCaptured(f, args)
 }
 
 // TestBadInputOverSSH runs hactl up and down against a real sshd with one

@@ -27,6 +27,12 @@ func hactl(t *testing.T, args ...string) (string, string, ExitCode) {
 	t.Helper()
 	f := NewFactory()
 	f.Binaries = func(context.Context, string) (map[string][]byte, error) { return testBinaries() }
+	return runCaptured(f, args)
+}
+
+// runCaptured runs one command line in-process with f, empty stdin, and
+// returns stdout, stderr and the exit code.
+func runCaptured(f *Factory, args []string) (string, string, ExitCode) {
 	var out, errb bytes.Buffer
 	f.IO = &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb}
 	code := run(context.Background(), f, args)
